@@ -1,0 +1,22 @@
+"""ASGI entry point: HTTP through Django, WebSockets through the apps' routing.
+
+``get_asgi_application()`` runs before any routing import so the app registry is ready
+before consumers (and their models) are imported.
+"""
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csbot.settings.base")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from csbot.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": URLRouter(websocket_urlpatterns),
+    }
+)

@@ -1,0 +1,24 @@
+"""``manage.py demo_setup``: the demo shop's KB, intents and staff users. Idempotent."""
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from csbot.demo import demo_users_ensure
+from knowledge.services import demo_kb_load
+from nlp.services import demo_intents_load
+
+
+class Command(BaseCommand):
+    help = "加载演示数据：云朵优选知识库、意图与演示账号（可重复运行，不会重复创建）"
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            kb = demo_kb_load()
+            intents = demo_intents_load()
+            users = demo_users_ensure()
+        self.stdout.write(f"知识库：{kb['entries']} 条（本次变更 {kb['changed']} 条）")
+        self.stdout.write(f"意图：{intents['intents']} 个，例句 {intents['examples']} 条（本次变更 {intents['changed']} 个）")
+        self.stdout.write("演示账号（登录 /admin/）：")
+        for demo, created in users:
+            role = demo.group or "超级管理员"
+            note = "新建" if created else "已存在，密码未改动"
+            self.stdout.write(f"  {demo.username:<8} 密码 {demo.password:<20} {role}（{note}）")

@@ -1,0 +1,15 @@
+"""Celery: workers on CELERY_BROKER_URL, or eager (inline, in the caller's process) without it."""
+from .env import env
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# No broker: run tasks inline so the embedded mode needs no worker process.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = env.str("DJANGO_TIME_ZONE", default="Asia/Shanghai")
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic jobs; later apps add their entries here (idle-conversation closing, daily stats...).
+CELERY_BEAT_SCHEDULE: dict = {}

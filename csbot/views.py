@@ -1,0 +1,21 @@
+"""Liveness and readiness endpoints for load balancers and orchestrators."""
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from csbot.health import readiness
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is alive and serving; touches no dependency on purpose."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Every dependency answers; 503 with the failing component otherwise."""
+    ready, components = readiness()
+    return JsonResponse({"status": "ok" if ready else "unavailable", "components": components}, status=200 if ready else 503)

@@ -1,0 +1,133 @@
+"""Knowledge-base rows: a category tree, FAQ entries with similar questions, synonym groups.
+
+Only ``published`` entries that are still valid are ever searched or answered with; the
+search index is derived data rebuilt from these rows.
+"""
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from csbot.models import TimeStampedModel
+
+from .enums import EntryStatus
+
+_SPLIT = re.compile(r"[,，;；|、\n]+")
+
+
+def split_terms(value: str) -> list[str]:
+    """Split a manager-typed list (commas, 顿号, pipes, new lines) into clean unique terms."""
+    seen: dict[str, None] = {}
+    for part in _SPLIT.split(value or ""):
+        part = part.strip()
+        if part:
+            seen.setdefault(part, None)
+    return list(seen)
+
+
+class Category(TimeStampedModel):
+    """A node of the category tree; ``slug`` doubles as the matching intent's name."""
+
+    name = models.CharField(_("名称"), max_length=64)
+    slug = models.SlugField(_("标识"), max_length=64, unique=True, help_text=_("英文标识，同名意图用于意图一致性判断"))
+    parent = models.ForeignKey("self", verbose_name=_("上级分类"), null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    description = models.TextField(_("说明"), blank=True)
+    sort_order = models.PositiveIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("分类")
+        verbose_name_plural = _("分类")
+        ordering = ["sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="knowledge_category_unique_name_in_parent"),
+            models.UniqueConstraint(fields=["name"], condition=Q(parent__isnull=True), name="knowledge_category_unique_root_name"),
+            models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="knowledge_category_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def path(self) -> str:
+        """``父/子`` path, the form import files use."""
+        names, node, seen = [], self, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            names.append(node.name)
+            node = node.parent
+        return "/".join(reversed(names))
+
+
+class Entry(TimeStampedModel):
+    """One FAQ: a standard question, its answer (safe Markdown) and search keywords."""
+
+    external_id = models.CharField(_("编号"), max_length=64, unique=True, help_text=_("导入文件的 id 列；导入按它更新"))
+    category = models.ForeignKey(Category, verbose_name=_("分类"), null=True, blank=True, on_delete=models.SET_NULL, related_name="entries")
+    question = models.CharField(_("标准问题"), max_length=200)
+    answer = models.TextField(_("答案"), help_text=_("支持安全的 Markdown"))
+    keywords = models.CharField(_("关键词"), max_length=500, blank=True, help_text=_("多个用逗号分隔"))
+    status = models.CharField(_("状态"), max_length=16, choices=EntryStatus.choices, default=EntryStatus.DRAFT, db_index=True)
+    valid_until = models.DateTimeField(_("有效期至"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("作者"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("最后编辑"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("FAQ 条目")
+        verbose_name_plural = _("FAQ 条目")
+        ordering = ["external_id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(question=""), name="knowledge_entry_question_not_empty"),
+            models.CheckConstraint(condition=~Q(answer=""), name="knowledge_entry_answer_not_empty"),
+            models.CheckConstraint(condition=Q(status__in=EntryStatus.values), name="knowledge_entry_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.question}"
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return split_terms(self.keywords)
+
+
+class SimilarQuestion(TimeStampedModel):
+    """Another way customers ask an entry's question; searched and used as matcher positives."""
+
+    entry = models.ForeignKey(Entry, verbose_name=_("FAQ 条目"), on_delete=models.CASCADE, related_name="similar_questions")
+    text = models.CharField(_("相似问法"), max_length=200)
+
+    class Meta:
+        verbose_name = _("相似问法")
+        verbose_name_plural = _("相似问法")
+        ordering = ["entry_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "text"], name="knowledge_similar_unique_per_entry"),
+            models.CheckConstraint(condition=~Q(text=""), name="knowledge_similar_text_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SynonymGroup(TimeStampedModel):
+    """Words customers use interchangeably (退款 = 退钱 = 返款); expanded before matching."""
+
+    canonical = models.CharField(_("标准词"), max_length=64, unique=True)
+    terms = models.TextField(_("同义词"), help_text=_("多个用逗号分隔，例如：退钱，返款"))
+    enabled = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("同义词组")
+        verbose_name_plural = _("同义词组")
+        ordering = ["canonical"]
+        constraints = [models.CheckConstraint(condition=~Q(canonical=""), name="knowledge_synonym_canonical_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.canonical} = {' = '.join(self.term_list)}"
+
+    @property
+    def term_list(self) -> list[str]:
+        return [t for t in split_terms(self.terms) if t != self.canonical]

@@ -1,0 +1,54 @@
+"""Load the demo shop's knowledge base (云朵优选) from the fixtures shipped with the app."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .entries import EntryData, entry_upsert
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+# Category name -> slug (= the shop intent with the same name in nlp's demo intents).
+DEMO_CATEGORIES: dict[str, str] = {
+    "订单": "order",
+    "物流配送": "shipping",
+    "退换货": "returns",
+    "退款": "refund",
+    "支付": "payment",
+    "发票": "invoice",
+    "账户与安全": "account",
+    "优惠券与活动": "coupon",
+    "会员": "membership",
+    "售后与维修": "after_sales",
+    "商品咨询": "product",
+}
+
+
+def demo_kb_rows() -> list[dict]:
+    """Every demo entry as the JSONL import format describes it."""
+    rows: list[dict] = []
+    for path in sorted(FIXTURES.glob("demo_kb_*.jsonl")):
+        with path.open(encoding="utf-8") as handle:
+            rows.extend(json.loads(line) for line in handle if line.strip())
+    return rows
+
+
+def demo_kb_load() -> dict[str, int]:
+    """Upsert every demo entry; returns ``{"entries": n, "changed": k}`` (k is 0 on a second run)."""
+    rows = demo_kb_rows()
+    changed = 0
+    for row in rows:
+        _, was_changed = entry_upsert(
+            EntryData(
+                external_id=row["id"],
+                category=row["category"],
+                question=row["question"],
+                answer=row["answer"],
+                similar_questions=tuple(row.get("similar_questions") or ()),
+                keywords=tuple(row.get("keywords") or ()),
+                status=row.get("status", "published"),
+                category_slugs=DEMO_CATEGORIES,
+            )
+        )
+        changed += was_changed
+    return {"entries": len(rows), "changed": changed}
