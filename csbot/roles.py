@@ -23,7 +23,14 @@ AGENT_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 
 _ALL = ("add", "change", "delete", "view")
 MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "conversations": {"visitor": ("view", "change"), "conversation": ("view", "change"), "message": ("view",), "feedback": ("view",)},
+    "conversations": {
+        "visitor": ("view", "change"),
+        "conversation": ("view", "change"),
+        "message": ("view",),
+        "feedback": ("view",),
+        "sitekey": _ALL,
+        "replytemplate": ("view", "change"),
+    },
     "knowledge": {"category": _ALL, "entry": _ALL, "similarquestion": _ALL, "synonymgroup": _ALL},
     "handoff": {"agentprofile": _ALL, "escalation": ("view", "change"), "cannedresponse": _ALL},
     "nlp": {"intent": _ALL, "intentexample": _ALL, "modelversion": ("view", "change")},

@@ -70,3 +70,29 @@ def test_readyz_is_503_when_the_search_backend_fails(client, monkeypatch):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["components"]["search"] == {"status": "down", "backend": "broken", "detail": "TimeoutError: search timed out"}
+
+
+@pytest.mark.django_db
+def test_metrics_exposes_shared_counters_and_database_gauges(client):
+    from csbot.metrics import counter_inc, counter_value
+    from knowledge.models import Entry
+
+    Entry.objects.create(external_id="M1", question="怎么退款", answer="在订单页申请", status="published")
+    before = counter_value("csbot_search_fallback_total", backend="elasticsearch")
+    counter_inc("csbot_search_fallback_total", backend="elasticsearch")
+    counter_inc("csbot_search_fallback_total", backend="elasticsearch")
+    assert counter_value("csbot_search_fallback_total", backend="elasticsearch") == before + 2
+
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    assert f'csbot_search_fallback_total{{backend="elasticsearch"}} {float(before + 2)}' in text
+    assert 'csbot_kb_entries{status="published"} 1.0' in text
+
+
+def test_undeclared_counters_are_a_programming_error():
+    from csbot.metrics import counter_inc
+
+    with pytest.raises(KeyError):
+        counter_inc("csbot_typo_total")
