@@ -30,8 +30,10 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# Demo data, then an intent model if none is active yet (the linear backend trains in seconds).
 demo: migrate
 	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py nlu_train --if-none-active --activate
 
 # One daphne process serves HTTP and WebSockets in the embedded mode.
 serve: install

@@ -10,6 +10,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csbot.settings.base")
 django_asgi_app = get_asgi_application()
 
+
+from csbot.warmup import warm_up_if_enabled  # noqa: E402
+
+warm_up_if_enabled()
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from csbot.routing import websocket_urlpatterns  # noqa: E402

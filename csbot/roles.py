@@ -17,7 +17,13 @@ AGENT_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "feedback": ("view",),
     },
     "knowledge": {"category": ("view",), "entry": ("view",), "similarquestion": ("view",), "synonymgroup": ("view",)},
-    "handoff": {"agentprofile": ("view",), "escalation": ("view", "change"), "cannedresponse": ("view",)},
+    "handoff": {
+        "agentprofile": ("view",),
+        "escalation": ("view", "change"),
+        "cannedresponse": ("view",),
+        "leftmessage": ("view", "change"),
+        "businesshours": ("view",),
+    },
     "nlp": {"intent": ("view",)},
 }
 
@@ -31,9 +37,23 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "sitekey": _ALL,
         "replytemplate": ("view", "change"),
     },
-    "knowledge": {"category": _ALL, "entry": _ALL, "similarquestion": _ALL, "synonymgroup": _ALL},
-    "handoff": {"agentprofile": _ALL, "escalation": ("view", "change"), "cannedresponse": _ALL},
-    "nlp": {"intent": _ALL, "intentexample": _ALL, "modelversion": ("view", "change")},
+    "knowledge": {
+        "category": _ALL,
+        "entry": _ALL,
+        "similarquestion": _ALL,
+        "synonymgroup": _ALL,
+        "revision": ("view",),
+        "matchthreshold": _ALL,
+    },
+    "handoff": {
+        "agentprofile": _ALL,
+        "escalation": ("view", "change"),
+        "cannedresponse": _ALL,
+        "escalationpolicy": ("view", "change"),
+        "businesshours": _ALL,
+        "leftmessage": ("view", "change", "delete"),
+    },
+    "nlp": {"intent": _ALL, "intentexample": _ALL, "modelversion": ("view", "change"), "entitypattern": _ALL},
     "auth": {"user": ("view",)},
 }
 

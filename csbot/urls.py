@@ -3,11 +3,22 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from conversations import views as conversation_views
 from csbot import views
 
-api_v1 = ([], "v1")
+# /api/v1/... under the namespace "api:v1"; each app contributes its routes here.
+api_v1 = (
+    [
+        path("", include("conversations.urls")),
+        path("", include("handoff.visitor_urls")),
+        path("agent/", include("handoff.urls")),  # namespace api:v1:agent
+    ],
+    "v1",
+)
+api = ([path("v1/", include(api_v1))], "api")
 
 urlpatterns = [
+    path("", conversation_views.demo_shop, name="demo-shop"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics, name="metrics"),
@@ -15,4 +26,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include(api)),
 ]

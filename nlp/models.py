@@ -85,3 +85,46 @@ class ModelVersion(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_backend_display()} {self.created_at:%Y-%m-%d %H:%M}" if self.created_at else f"{self.backend}"
+
+
+def validate_pattern(value: str) -> None:
+    """A manager's pattern must compile and must not match the empty string."""
+    import regex
+
+    from django.core.exceptions import ValidationError
+
+    try:
+        compiled = regex.compile(value, regex.IGNORECASE)
+    except regex.error as exc:
+        raise ValidationError(_("正则表达式无效：%(error)s"), params={"error": exc}) from exc
+    if compiled.fullmatch(""):
+        raise ValidationError(_("正则表达式不能匹配空字符串"))
+
+
+class EntityPattern(TimeStampedModel):
+    """A regular expression that recognises an entity (order numbers of this shop: ``YD\\d{14}``).
+
+    Managers edit these in admin; every process reloads them within seconds of a change.
+    Matching is case-insensitive and never inside a longer run of letters or digits.
+    """
+
+    class Kind(models.TextChoices):
+        ORDER_NUMBER = "order_number", _("订单号")
+
+    kind = models.CharField(_("实体类型"), max_length=32, choices=Kind.choices, default=Kind.ORDER_NUMBER)
+    name = models.CharField(_("名称"), max_length=64)
+    pattern = models.CharField(_("正则表达式"), max_length=200, validators=[validate_pattern], help_text=_("例如 YD\\d{14}（YD 加 14 位数字），不区分大小写"))
+    enabled = models.BooleanField(_("启用"), default=True)
+    description = models.TextField(_("说明"), blank=True)
+
+    class Meta:
+        verbose_name = _("实体规则")
+        verbose_name_plural = _("实体规则")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "pattern"], name="nlp_entitypattern_unique"),
+            models.CheckConstraint(condition=~Q(pattern=""), name="nlp_entitypattern_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.pattern}"

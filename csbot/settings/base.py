@@ -95,8 +95,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env.str("CSBOT_SQLITE_PATH", default=str(VAR_DIR / "csbot.sqlite3")),
-            # WAL lets the single daphne process read while a turn writes.
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
+            # WAL lets the single daphne process read while a turn writes; NORMAL sync skips an
+            # fsync per commit (safe with WAL); IMMEDIATE takes the write lock up front, so
+            # concurrent turns queue instead of failing with "database is locked".
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "transaction_mode": "IMMEDIATE", "timeout": 20},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -172,6 +174,8 @@ CSBOT_MODEL_DIR = env.str("CSBOT_MODEL_DIR", default=str(VAR_DIR / "models"))
 # Optional local checkpoints; never downloaded at run time.
 NLP_PRETRAINED_MODEL = env.str("NLP_PRETRAINED_MODEL", default="")
 NLP_EMBEDDING_MODEL = env.str("NLP_EMBEDDING_MODEL", default="")
+# Below this calibrated intent confidence a message counts as out of scope.
+NLP_OUT_OF_SCOPE_THRESHOLD = env.float("NLP_OUT_OF_SCOPE_THRESHOLD", default=0.3)
 # Mask phones, ID cards, bank cards and e-mails in stored visitor messages.
 CSBOT_MASK_PII = env.bool("CSBOT_MASK_PII", default=True)
 
@@ -188,6 +192,18 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Live chat (conversations app).
+# Minutes without a message after which a bot conversation is closed by the beat task.
+CSBOT_IDLE_CLOSE_MINUTES = env.int("CSBOT_IDLE_CLOSE_MINUTES", default=30)
+# Longest visitor message accepted, in characters.
+CSBOT_MESSAGE_MAX_CHARS = env.int("CSBOT_MESSAGE_MAX_CHARS", default=1000)
+# Visitor messages allowed per session, "count/seconds".
+CSBOT_RATE_LIMIT_MESSAGES = env.str("CSBOT_RATE_LIMIT_MESSAGES", default="30/60")
+# New chat sessions allowed per client IP, "count/seconds".
+CSBOT_RATE_LIMIT_SESSIONS = env.str("CSBOT_RATE_LIMIT_SESSIONS", default="30/60")
+# Load jieba, the intent model and the KB matcher when a server process starts, not on a visitor's first message.
+CSBOT_WARM_UP = env.bool("CSBOT_WARM_UP", default=True)
 
 from .channels import *  # noqa: E402,F401,F403
 from .celery import *  # noqa: E402,F401,F403

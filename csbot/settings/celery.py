@@ -12,4 +12,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic jobs; later apps add their entries here (idle-conversation closing, daily stats...).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Close bot conversations idle for CSBOT_IDLE_CLOSE_MINUTES (the service re-checks each one).
+    "conversations-close-idle": {"task": "conversations.close_idle", "schedule": 60.0},
+}
+# Handoff: re-route chats an agent did not accept within the policy's timeout; fill free agent slots.
+CELERY_BEAT_SCHEDULE["handoff-queue-tick"] = {"task": "handoff.queue_tick", "schedule": 10.0}

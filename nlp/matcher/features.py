@@ -1,0 +1,153 @@
+"""Features of a (question, candidate entry) pair for the re-ranker.
+
+Every feature is cheap (set operations over cached per-text n-grams), scale-free or
+log-scaled, and computed the same way at training time (KB texts held out) and at query
+time, which is what makes the learned probability meaningful.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+from .text import char_ngrams, content_chars
+
+BASE_FEATURES = (
+    "log_score",  # log1p of the lexical (BM25) score
+    "score_rel_top",  # score / best score among the candidates
+    "score_margin",  # (score - best other score) / best score
+    "rank_recip",  # 1 / (rank + 1) in the search order
+    "bigram_dice",  # best Dice of character bigrams over the entry's texts
+    "char_cover_query",  # share of the question's characters found in the best text
+    "char_cover_text",  # share of the best text's characters found in the question
+    "token_cover_query",  # share of the question's (synonym-expanded) words in the best text
+    "token_cover_text",  # share of the best text's words in the question
+    "token_jaccard_mean",  # mean word Jaccard over all the entry's texts (agreement of paraphrases)
+    "centroid_cosine",  # TF-IDF cosine with the centroid of all the entry's texts
+    "centroid_rel_top",  # that cosine minus the best candidate's
+    "keyword_hit",  # a keyword of the entry occurs in the question
+    "intent_agree",  # classifier confidence when its intent equals the entry's category slug
+    "intent_disagree",  # confidence when it names another KB category
+    "intent_other",  # confidence when it names a non-KB intent (greeting, complaint...)
+    "intent_prob",  # the classifier's probability for the entry's category (from its top-3 ranking)
+    "query_len_log",  # log of the question's length in characters
+    "short_query",  # question of at most 4 characters: lexical evidence is thin
+)
+EMBEDDING_FEATURES = ("embedding_cosine", "embedding_rel_top")
+
+
+class CandidateLike(Protocol):
+    """What the matcher needs from a search hit (``knowledge.search.SearchHit`` fits)."""
+
+    score: float
+    texts: tuple[str, ...]
+    keywords: tuple[str, ...]
+    category_slug: str | None
+
+
+@dataclass(frozen=True)
+class QueryView:
+    """The parts of an ``nlp.analyze()`` result the matcher uses."""
+
+    text: str
+    tokens: tuple[str, ...]
+    intent: str | None = None
+    confidence: float = 0.0
+    intent_probs: tuple[tuple[str, float], ...] = ()  # the classifier's top intents with probabilities
+
+
+@lru_cache(maxsize=200_000)
+def _grams(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    return frozenset(char_ngrams(text, 1)), frozenset(char_ngrams(text, 2))
+
+
+def feature_names(with_embeddings: bool) -> tuple[str, ...]:
+    return BASE_FEATURES + (EMBEDDING_FEATURES if with_embeddings else ())
+
+
+def candidate_features(
+    query: QueryView,
+    hits: Sequence[CandidateLike],
+    *,
+    text_tokens: Callable[[str], tuple[str, ...]],
+    expand: Callable[[Sequence[str]], list[str]],
+    kb_slugs: frozenset[str],
+    centroids: np.ndarray | None = None,
+    embeddings: np.ndarray | None = None,
+) -> np.ndarray:
+    """One feature row per hit (hits in search order).
+
+    ``centroids``: the query's cosine with each hit's entry centroid (from the lexical index);
+    ``embeddings``: the best sentence-embedding cosine per hit, when a model is configured.
+    """
+    n = len(hits)
+    width = len(feature_names(embeddings is not None))
+    rows = np.zeros((n, width), dtype=np.float64)
+    if n == 0:
+        return rows
+    scores = np.array([max(h.score, 0.0) for h in hits])
+    top = float(scores.max()) or 1.0
+    q_chars, q_bigrams = _grams(query.text)
+    q_tokens = set(expand(query.tokens))
+    compact = content_chars(query.text)
+    q_len = len(compact)
+    intent_probs = dict(query.intent_probs)
+    cents = np.zeros(n) if centroids is None else np.asarray(centroids, dtype=np.float64)
+    best_cent = float(cents.max())
+    for i, hit in enumerate(hits):
+        others = np.delete(scores, i)
+        best_other = float(others.max()) if others.size else 0.0
+        dice = cover_q = cover_t = tok_q = tok_t = 0.0
+        jaccards = []
+        for text in hit.texts:
+            t_chars, t_bigrams = _grams(text)
+            if q_bigrams or t_bigrams:
+                dice = max(dice, 2 * len(q_bigrams & t_bigrams) / (len(q_bigrams) + len(t_bigrams) or 1))
+            if q_chars and t_chars:
+                common = len(q_chars & t_chars)
+                cover_q = max(cover_q, common / len(q_chars))
+                cover_t = max(cover_t, common / len(t_chars))
+            t_tokens = set(expand(text_tokens(text)))
+            if q_tokens and t_tokens:
+                common_tokens = len(q_tokens & t_tokens)
+                tok_q = max(tok_q, common_tokens / len(q_tokens))
+                tok_t = max(tok_t, common_tokens / len(t_tokens))
+                jaccards.append(common_tokens / len(q_tokens | t_tokens))
+        keyword_hit = float(any(k and k.lower() in compact for k in hit.keywords))
+        agree = disagree = other = 0.0
+        if query.intent:
+            if hit.category_slug and query.intent == hit.category_slug:
+                agree = query.confidence
+            elif query.intent in kb_slugs:
+                disagree = query.confidence
+            else:
+                other = query.confidence
+        row = [
+            math.log1p(scores[i]),
+            scores[i] / top,
+            (scores[i] - best_other) / top,
+            1.0 / (i + 1),
+            dice,
+            cover_q,
+            cover_t,
+            tok_q,
+            tok_t,
+            float(np.mean(jaccards)) if jaccards else 0.0,
+            float(cents[i]),
+            float(cents[i]) - best_cent,
+            keyword_hit,
+            agree,
+            disagree,
+            other,
+            intent_probs.get(hit.category_slug, 0.0) if hit.category_slug else 0.0,
+            math.log1p(q_len),
+            float(q_len <= 4),
+        ]
+        if embeddings is not None:
+            row.extend([float(embeddings[i]), float(embeddings[i] - embeddings.max())])
+        rows[i] = row
+    return rows

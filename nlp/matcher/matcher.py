@@ -1,0 +1,125 @@
+"""Training the re-ranker from a KB's own texts, and scoring candidates with it.
+
+Training pairs come from the KB itself: every standard or similar question becomes a
+pseudo-query, searched with *its own text hidden* (leave-one-out), so the right entry can
+only be found through its other texts — as with a real customer's new wording. The
+candidates the search returns are labelled 1 for the query's own entry and 0 for the others.
+A share of the pseudo-queries is searched with their *whole entry hidden*: those teach the
+model what a near-miss without the right answer looks like (a question the KB cannot
+answer), so a high lexical score alone does not mean a high probability.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .features import CandidateLike, QueryView, candidate_features, feature_names
+from .model import MatcherModel, fit_matcher
+
+TOP_N = 10  # candidates re-ranked per question (training and serving alike)
+
+
+@dataclass(frozen=True)
+class PseudoQuery:
+    """A KB text used as a training question: which group (entry) it belongs to, which unit it is."""
+
+    group: int
+    unit: int
+    text: str
+    tokens: tuple[str, ...]
+    intent: str | None = None
+    confidence: float = 0.0
+    intent_probs: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainingHit:
+    group: int
+    score: float
+    texts: tuple[str, ...]
+    keywords: tuple[str, ...]
+    category_slug: str | None
+    centroid: float = 0.0
+
+
+SearchFn = Callable[[str, tuple[str, ...], Sequence[int], Sequence[int]], list[TrainingHit]]
+
+
+@dataclass
+class TrainingSet:
+    rows: np.ndarray
+    labels: np.ndarray
+    query_ids: np.ndarray  # which pseudo-query each row came from (for grouped cross-validation)
+    held_out_entry: np.ndarray  # 1 when the row's query had its whole entry hidden
+    names: tuple[str, ...] = field(default=())
+
+
+@dataclass
+class Matcher:
+    """A fitted model plus the featurisation it was fitted with."""
+
+    model: MatcherModel
+    text_tokens: Callable[[str], tuple[str, ...]]
+    expand: Callable[[Sequence[str]], list[str]]
+    kb_slugs: frozenset[str]
+    embedder: object | None = None  # nlp.matcher.embeddings.Embedder
+
+    def probabilities(self, query: QueryView, hits: Sequence[CandidateLike], *, centroids: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated P(answers) of each hit, in the order given."""
+        if not hits:
+            return np.zeros(0)
+        cosines = None
+        if self.embedder is not None:
+            cosines = self.embedder.best_cosines(query.text, [h.texts for h in hits])
+        rows = candidate_features(
+            query, hits, text_tokens=self.text_tokens, expand=self.expand, kb_slugs=self.kb_slugs, centroids=centroids, embeddings=cosines
+        )
+        return self.model.predict_proba(rows)
+
+
+def build_training_set(
+    queries: Sequence[PseudoQuery],
+    search: SearchFn,
+    *,
+    text_tokens: Callable[[str], tuple[str, ...]],
+    expand: Callable[[Sequence[str]], list[str]],
+    kb_slugs: frozenset[str],
+    embedder: object | None = None,
+    hide_entry_share: float = 0.3,
+    seed: int = 13,
+) -> TrainingSet:
+    """Search every pseudo-query with its text (or, for a share, its entry) hidden; featurise the hits."""
+    rng = random.Random(seed)
+    rows, labels, qids, hidden = [], [], [], []
+    names = feature_names(embedder is not None)
+    for qid, query in enumerate(queries):
+        hide_entry = rng.random() < hide_entry_share
+        hits = search(query.text, query.tokens, [query.unit], [query.group] if hide_entry else [])
+        if not hits:
+            continue
+        view = QueryView(query.text, query.tokens, query.intent, query.confidence, query.intent_probs)
+        cosines = embedder.best_cosines(query.text, [h.texts for h in hits]) if embedder is not None else None
+        feats = candidate_features(
+            view, hits, text_tokens=text_tokens, expand=expand, kb_slugs=kb_slugs,
+            centroids=np.array([h.centroid for h in hits]), embeddings=cosines,
+        )
+        for hit, row in zip(hits, feats):
+            rows.append(row)
+            labels.append(int(hit.group == query.group))
+            qids.append(qid)
+            hidden.append(int(hide_entry))
+    width = len(names)
+    return TrainingSet(
+        rows=np.asarray(rows, dtype=np.float64).reshape(-1, width),
+        labels=np.asarray(labels, dtype=int),
+        query_ids=np.asarray(qids, dtype=int),
+        held_out_entry=np.asarray(hidden, dtype=int),
+        names=names,
+    )
+
+
+def train_matcher(training: TrainingSet, *, c: float = 1.0, meta: dict | None = None) -> MatcherModel:
+    return fit_matcher(training.rows, training.labels, training.names, c=c, meta=meta)
