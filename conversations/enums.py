@@ -38,3 +38,16 @@ class MessageKind(models.TextChoices):
     FALLBACK = "fallback", _("兜底回复")
     EVENT = "event", _("事件")
     NOTE = "note", _("内部备注")
+
+
+class TemplateKey(models.TextChoices):
+    """Bot replies that come from manager-edited templates rather than the knowledge base."""
+
+    GREETING = "greeting", _("问候")
+    THANKS = "thanks", _("感谢")
+    GOODBYE = "goodbye", _("告别")
+    SUGGEST_INTRO = "suggest_intro", _("推荐问题引导语")
+    FALLBACK = "fallback", _("兜底回复")
+    OUT_OF_SCOPE = "out_of_scope", _("超出服务范围")
+    HANDOFF_QUEUED = "handoff_queued", _("转人工提示")
+    IDLE_CLOSED = "idle_closed", _("超时结束提示")

@@ -1,0 +1,66 @@
+"""Fixed-window rate limits kept in the Django cache (Redis in production, process memory embedded).
+
+A limit is written ``"N/S"`` (at most N hits per S seconds). On Redis one pipelined round
+trip (``SET NX EX`` + ``INCR``) counts a hit atomically across every worker; other caches use
+``cache.add`` + ``cache.incr``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.utils.translation import gettext as _
+
+from csbot.errors import ApplicationError
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, spec: str) -> "Rate":
+        """``"30/60"`` → 30 per 60 s; a clear error on a malformed setting rather than no limit."""
+        try:
+            count, seconds = spec.split("/", 1)
+            rate = cls(int(count), int(seconds))
+        except (ValueError, AttributeError) as exc:
+            raise ValueError(f"rate limit must look like '30/60', got {spec!r}") from exc
+        if rate.limit < 1 or rate.seconds < 1:
+            raise ValueError(f"rate limit must be positive, got {spec!r}")
+        return rate
+
+
+def rate_limit_hit(scope: str, subject: str, spec: str, *, detail: str | None = None) -> None:
+    """Count one hit of ``subject`` (a session id, an IP) in ``scope``; raise once over the limit.
+
+    Raises ``ApplicationError("rate_limited", status=429)`` with ``retry_after`` seconds.
+    """
+    rate = Rate.parse(spec)
+    window = int(time.time() // rate.seconds)
+    hits = _count_hit(f"rl:{scope}:{subject}:{window}", timeout=rate.seconds + 1)
+    if hits > rate.limit:
+        retry_after = max(1, int((window + 1) * rate.seconds - time.time()))
+        raise ApplicationError("rate_limited", detail or _("操作太频繁，请稍后再试"), status=429, extra={"retry_after": retry_after})
+
+
+def _count_hit(key: str, *, timeout: int) -> int:
+    """Add one hit to ``key`` (created with ``timeout``) and return the new count."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(full_key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(full_key, 0, ex=timeout, nx=True)
+        pipe.incr(full_key)
+        return int(pipe.execute()[1])
+    # add() is a no-op when the key exists, so exactly one caller starts the window at 0.
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr: start again
+        cache.set(key, 1, timeout=timeout)
+        return 1
