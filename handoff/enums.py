@@ -27,3 +27,19 @@ class EscalationStatus(models.TextChoices):
     ACTIVE = "active", _("接待中")
     ENDED = "ended", _("已结束")
     ABANDONED = "abandoned", _("访客离开")
+    # Asked for a person out of hours or with nobody online: recorded for the dashboard, the
+    # visitor was offered the leave-a-message form instead of a queue.
+    MISSED = "missed", _("无人接待")
+
+
+class LeftMessageStatus(models.TextChoices):
+    NEW = "new", _("待处理")
+    HANDLED = "handled", _("已处理")
+
+
+class Availability(models.TextChoices):
+    """Whether a new escalation can reach a person right now (shown to the visitor when not)."""
+
+    OPEN = "open", _("可接入")
+    OUT_OF_HOURS = "out_of_hours", _("非工作时间")
+    NO_AGENTS = "no_agents", _("暂无客服在线")
