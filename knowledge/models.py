@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from csbot.models import TimeStampedModel
 
-from .enums import EntryStatus
+from .enums import EntryStatus, RevisionAction
 
 _SPLIT = re.compile(r"[,，;；|、\n]+")
 
@@ -79,6 +79,9 @@ class Entry(TimeStampedModel):
         verbose_name = _("FAQ 条目")
         verbose_name_plural = _("FAQ 条目")
         ordering = ["external_id"]
+        # updated_at / valid_until: kb_fingerprint reads the newest edit and counts expired entries
+        # on every process's change check; without these a 100k-entry KB makes that a table scan.
+        indexes = [models.Index(fields=["updated_at"]), models.Index(fields=["valid_until"])]
         constraints = [
             models.CheckConstraint(condition=~Q(question=""), name="knowledge_entry_question_not_empty"),
             models.CheckConstraint(condition=~Q(answer=""), name="knowledge_entry_answer_not_empty"),
@@ -103,6 +106,7 @@ class SimilarQuestion(TimeStampedModel):
         verbose_name = _("相似问法")
         verbose_name_plural = _("相似问法")
         ordering = ["entry_id", "id"]
+        indexes = [models.Index(fields=["updated_at"])]
         constraints = [
             models.UniqueConstraint(fields=["entry", "text"], name="knowledge_similar_unique_per_entry"),
             models.CheckConstraint(condition=~Q(text=""), name="knowledge_similar_text_not_empty"),
@@ -131,3 +135,64 @@ class SynonymGroup(TimeStampedModel):
     @property
     def term_list(self) -> list[str]:
         return [t for t in split_terms(self.terms) if t != self.canonical]
+
+
+class Revision(models.Model):
+    """One saved state of an entry: a full snapshot plus a readable diff against the previous one.
+
+    Written by ``knowledge.services`` after every change (admin, import, bulk action, restore),
+    so history is a row per change (the audit trail) rather than fields on the entry. The
+    entry link is kept nullable so a deleted entry's history survives and can be restored.
+    """
+
+    entry = models.ForeignKey(Entry, verbose_name=_("FAQ 条目"), null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
+    external_id = models.CharField(_("编号"), max_length=64, db_index=True)
+    action = models.CharField(_("操作"), max_length=16, choices=RevisionAction.choices)
+    snapshot = models.JSONField(_("快照"))
+    diff = models.TextField(_("差异"), blank=True)
+    source = models.CharField(_("来源"), max_length=32, blank=True, help_text=_("admin / import / bulk / restore / demo"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("修订记录")
+        verbose_name_plural = _("修订记录")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(action__in=RevisionAction.values), name="knowledge_revision_action_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.get_action_display()} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MatchThreshold(TimeStampedModel):
+    """Calibrated-probability cut-offs of the answer and suggest bands.
+
+    The row without a category is the global default; a category row overrides it for the
+    entries of that category (and of its sub-categories without their own row).
+    """
+
+    category = models.OneToOneField(Category, verbose_name=_("分类"), null=True, blank=True, on_delete=models.CASCADE, related_name="match_threshold")
+    answer_threshold = models.FloatField(_("直接回答阈值"), help_text=_("最佳候选的置信度（0–1）不低于它时直接回答"))
+    suggest_threshold = models.FloatField(_("推荐阈值"), help_text=_("不低于它（且低于回答阈值）时给出“您是不是想问…”"))
+
+    class Meta:
+        verbose_name = _("匹配阈值")
+        verbose_name_plural = _("匹配阈值")
+        ordering = ["category__sort_order", "category__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["category"], condition=Q(category__isnull=True), name="knowledge_threshold_one_global"),
+            models.CheckConstraint(
+                condition=Q(suggest_threshold__gte=0) & Q(answer_threshold__lte=1) & Q(suggest_threshold__lte=models.F("answer_threshold")),
+                name="knowledge_threshold_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.category.path if self.category_id else _("全局")
+        return f"{scope}: {self.answer_threshold:.2f} / {self.suggest_threshold:.2f}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not (0 <= self.suggest_threshold <= self.answer_threshold <= 1):
+            raise ValidationError(_("需满足 0 ≤ 推荐阈值 ≤ 直接回答阈值 ≤ 1"))

@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from knowledge.models import split_terms
+
 from .entries import EntryData, entry_upsert
+from .indexing import kb_index_schedule
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -37,18 +40,24 @@ def demo_kb_load() -> dict[str, int]:
     """Upsert every demo entry; returns ``{"entries": n, "changed": k}`` (k is 0 on a second run)."""
     rows = demo_kb_rows()
     changed = 0
+    changed_ids: list[int] = []
     for row in rows:
-        _, was_changed = entry_upsert(
+        entry, was_changed = entry_upsert(
             EntryData(
                 external_id=row["id"],
                 category=row["category"],
                 question=row["question"],
                 answer=row["answer"],
                 similar_questions=tuple(row.get("similar_questions") or ()),
-                keywords=tuple(row.get("keywords") or ()),
+                keywords=tuple(split_terms(row["keywords"]) if isinstance(row.get("keywords"), str) else row.get("keywords") or ()),
                 status=row.get("status", "published"),
                 category_slugs=DEMO_CATEGORIES,
-            )
+            ),
+            source="demo",
+            index=False,
         )
         changed += was_changed
+        if was_changed:
+            changed_ids.append(entry.pk)
+    kb_index_schedule(changed_ids)
     return {"entries": len(rows), "changed": changed}

@@ -6,7 +6,15 @@ candidates, ``embeddings`` adds an optional sentence-embedding similarity from a
 directory. Nothing here touches the database: ``knowledge.matching`` feeds it the KB.
 """
 from .features import QueryView, candidate_features, feature_names
-from .matcher import TOP_N, Matcher, PseudoQuery, TrainingHit, TrainingSet, build_training_set, train_matcher
+from .matcher import (
+    TOP_N,
+    Matcher,
+    PseudoQuery,
+    TrainingHit,
+    TrainingSet,
+    build_training_set,
+    train_matcher,
+)
 from .model import MatcherModel, expected_calibration_error, fit_matcher
 
 __all__ = [

@@ -47,6 +47,7 @@ class CandidateLike(Protocol):
     texts: tuple[str, ...]
     keywords: tuple[str, ...]
     category_slug: str | None
+    tokens: tuple[tuple[str, ...], ...]  # tokens of each text, or () to tokenise on demand
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,9 @@ def candidate_features(
         best_other = float(others.max()) if others.size else 0.0
         dice = cover_q = cover_t = tok_q = tok_t = 0.0
         jaccards = []
-        for text in hit.texts:
+        known = getattr(hit, "tokens", ())
+        known = known if len(known) == len(hit.texts) else None
+        for k, text in enumerate(hit.texts):
             t_chars, t_bigrams = _grams(text)
             if q_bigrams or t_bigrams:
                 dice = max(dice, 2 * len(q_bigrams & t_bigrams) / (len(q_bigrams) + len(t_bigrams) or 1))
@@ -111,7 +114,7 @@ def candidate_features(
                 common = len(q_chars & t_chars)
                 cover_q = max(cover_q, common / len(q_chars))
                 cover_t = max(cover_t, common / len(t_chars))
-            t_tokens = set(expand(text_tokens(text)))
+            t_tokens = set(expand(known[k] if known is not None else text_tokens(text)))
             if q_tokens and t_tokens:
                 common_tokens = len(q_tokens & t_tokens)
                 tok_q = max(tok_q, common_tokens / len(q_tokens))

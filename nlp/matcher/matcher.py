@@ -43,6 +43,7 @@ class TrainingHit:
     keywords: tuple[str, ...]
     category_slug: str | None
     centroid: float = 0.0
+    tokens: tuple[tuple[str, ...], ...] = ()
 
 
 SearchFn = Callable[[str, tuple[str, ...], Sequence[int], Sequence[int]], list[TrainingHit]]

@@ -1,0 +1,165 @@
+"""Demo KB + held-out questions: ranking, answer precision/rate, OOS false answers, thresholds by CV.
+
+Builds a throw-away database with the demo KB and the demo intents (NLU trained and
+activated as ``make run`` would), runs every question of ``bench/data/demo_kb_eval.jsonl``
+through ``nlp.analyze`` + ``knowledge.selectors.faq_match`` and records the best candidate's
+calibrated probability. The answer threshold is then chosen honestly, never on the rows it
+is scored on:
+
+- 5-fold cross-validation: on four folds pick the smallest threshold whose answer precision
+  is ≥ the target (0.95) with OOS false answers ≤ 0.05 (if no threshold reaches the target:
+  the one with the best precision); score the fifth fold; repeat, pool the five scored folds.
+- dev/test split: choose on ``demo_kb_eval_a.jsonl``, report on ``demo_kb_eval_b.jsonl``.
+
+    python bench/kb_demo_eval.py [--embedding-model DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kb_common import ROOT, percentile, setup_django
+
+TARGET_PRECISION = 0.95
+MAX_OOS = 0.05
+GRID = [round(0.05 * i, 2) for i in range(1, 20)]
+
+
+def band_metrics(rows: list[dict], threshold: float) -> dict:
+    ins = [r for r in rows if r["expected"] is not None]
+    oos = [r for r in rows if r["expected"] is None]
+    answered = [r for r in ins if r["probability"] >= threshold]
+    correct = sum(r["top"] == r["expected"] for r in answered)
+    return {
+        "threshold": threshold,
+        "answer_rate": round(len(answered) / len(ins), 4) if ins else None,
+        "answer_precision": round(correct / len(answered), 4) if answered else None,
+        "oos_false_answer_rate": round(sum(r["probability"] >= threshold for r in oos) / len(oos), 4) if oos else None,
+        "answered": len(answered),
+        "correct": correct,
+    }
+
+
+def choose_threshold(rows: list[dict]) -> float:
+    feasible = []
+    for t in GRID:
+        m = band_metrics(rows, t)
+        if m["answer_precision"] is not None and m["answer_precision"] >= TARGET_PRECISION and (m["oos_false_answer_rate"] or 0) <= MAX_OOS:
+            feasible.append(t)
+    if feasible:
+        return min(feasible)
+    scored = [(band_metrics(rows, t)["answer_precision"] or 0.0, -t) for t in GRID if band_metrics(rows, t)["answered"] >= 5]
+    return -max(scored)[1] if scored else GRID[-1]
+
+
+def pooled(rows_and_thresholds: list[tuple[list[dict], float]]) -> dict:
+    ins_n = answered = correct = oos_n = oos_answered = 0
+    for rows, t in rows_and_thresholds:
+        m = band_metrics(rows, t)
+        ins_n += sum(r["expected"] is not None for r in rows)
+        oos_n += sum(r["expected"] is None for r in rows)
+        answered += m["answered"]
+        correct += m["correct"]
+        oos_answered += sum(r["probability"] >= t for r in rows if r["expected"] is None)
+    return {
+        "answer_rate": round(answered / ins_n, 4),
+        "answer_precision": round(correct / answered, 4) if answered else None,
+        "oos_false_answer_rate": round(oos_answered / oos_n, 4) if oos_n else None,
+        "thresholds": [t for _, t in rows_and_thresholds],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--embedding-model", default="", help="local sentence-embedding model dir (NLP_EMBEDDING_MODEL)")
+    args = parser.parse_args()
+    if args.embedding_model:
+        os.environ["NLP_EMBEDDING_MODEL"] = args.embedding_model
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    setup_django()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from knowledge.evaluation import kb_evaluate, read_eval_rows
+    from knowledge.matching import current_matcher
+    from knowledge.search.local import current_index
+    from knowledge.selectors import faq_match
+    from knowledge.services import demo_kb_load
+    from nlp.analysis import analyze
+    from nlp.services import demo_intents_load
+    from nlp.tokens import warm_up
+
+    call_command("migrate", verbosity=0)
+    demo_kb_load()
+    demo_intents_load()
+    call_command("nlu_train", "--activate", stdout=open(os.devnull, "w"))
+    warm_up()
+    started = time.perf_counter()
+    built = current_index()
+    index_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    matcher = current_matcher(wait=True)
+    matcher_seconds = time.perf_counter() - started
+
+    data = ROOT / "bench" / "data"
+    parts = {name: read_eval_rows(data / f"demo_kb_eval_{name}.jsonl") for name in ("a", "b")}
+    rows_all = read_eval_rows(data / "demo_kb_eval.jsonl")
+    report = kb_evaluate(rows_all)
+    per_query = report.pop("per_query")
+    # Latency of search + match alone, and of the whole analyse + search + match, per question.
+    analyses = [analyze(r["query"], now=timezone.now()) for r in rows_all]
+    match_ms, total_ms, match_cpu = [], [], []
+    for _ in range(3):
+        for row, analysis in zip(rows_all, analyses):
+            t0, c0 = time.perf_counter(), time.thread_time()
+            faq_match(analysis, limit=3)
+            match_ms.append((time.perf_counter() - t0) * 1000)
+            match_cpu.append((time.thread_time() - c0) * 1000)
+            t0 = time.perf_counter()
+            faq_match(analyze(row["query"], now=timezone.now()), limit=3)
+            total_ms.append((time.perf_counter() - t0) * 1000)
+
+    by_query = {}
+    for q in per_query:
+        by_query.setdefault(q["query"], q)
+    rng = random.Random(20)
+    shuffled = per_query[:]
+    rng.shuffle(shuffled)
+    folds = [shuffled[i::5] for i in range(5)]
+    cv = []
+    for k in range(5):
+        train = [r for j, fold in enumerate(folds) if j != k for r in fold]
+        cv.append((folds[k], choose_threshold(train)))
+    dev_rows = [by_query[r["query"]] for r in parts["a"]]
+    test_rows = [by_query[r["query"]] for r in parts["b"]]
+    dev_threshold = choose_threshold(dev_rows)
+    result = {
+        "kb": {"entries": len(built.documents), "texts": built.index.n_units, "index_seconds": round(index_seconds, 3), "matcher_seconds": round(matcher_seconds, 2), "training_pairs": matcher.model.n_train if matcher else 0},
+        "eval": {"n": report["n"], "in_scope": report["n_in_scope"], "out_of_scope": report["n_out_of_scope"]},
+        "ranking": {k: report[k] for k in ("recall_at_1", "recall_at_3", "mrr")},
+        "at_default_thresholds": {k: report[k] for k in ("answer_rate", "answer_precision", "suggest_rate", "suggest_hit_rate", "oos_false_answer_rate")},
+        "cv_5fold": pooled(cv),
+        "dev_a_test_b": {"threshold": dev_threshold, **band_metrics(test_rows, dev_threshold)},
+        "curve": [band_metrics(per_query, t) for t in GRID],
+        "latency_ms": {
+            "search_match_p50": round(percentile(match_ms, 50), 2),
+            "search_match_p99": round(percentile(match_ms, 99), 2),
+            "search_match_cpu_p50": round(percentile(match_cpu, 50), 2),
+            "search_match_cpu_p99": round(percentile(match_cpu, 99), 2),
+            "analyze_search_match_p50": round(percentile(total_ms, 50), 2),
+            "analyze_search_match_p99": round(percentile(total_ms, 99), 2),
+        },
+        "weights": matcher.model.weights() if matcher else {},
+        "embedding_model": args.embedding_model or None,
+    }
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""ModelAdmins of the knowledge base. Every write goes through ``knowledge.services``."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from knowledge.enums import EntryStatus
+from knowledge.models import (
+    Category,
+    Entry,
+    MatchThreshold,
+    Revision,
+    SimilarQuestion,
+    SynonymGroup,
+)
+from knowledge.rendering import render_answer
+from knowledge.selectors import thresholds_invalidate
+from knowledge.services import (
+    entries_set_status,
+    entry_delete,
+    entry_record_change,
+    kb_export,
+)
+
+from . import views
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "parent", "sort_order", "entry_count"]
+    list_filter = ["parent"]
+    search_fields = ["name", "slug", "description"]
+    ordering = ["sort_order", "name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("parent").annotate(_entry_count=Count("entries"))
+
+    @admin.display(description=_("条目数"), ordering="_entry_count")
+    def entry_count(self, obj: Category) -> int:
+        return obj._entry_count
+
+
+class SimilarQuestionInline(admin.TabularInline):
+    model = SimilarQuestion
+    extra = 1
+    fields = ["text"]
+
+
+class RevisionInline(admin.TabularInline):
+    """The entry's history on its change page: who changed what, with a restore button."""
+
+    model = Revision
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "action", "source", "user", "diff_html", "restore"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    verbose_name_plural = _("修订记录（最新在前）")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+    @admin.display(description=_("差异"))
+    def diff_html(self, obj: Revision) -> str:
+        return views.diff_html(obj.diff)
+
+    @admin.display(description=_("恢复"))
+    def restore(self, obj: Revision) -> str:
+        return views.restore_button(obj)
+
+
+@admin.register(Entry)
+class EntryAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "question", "category", "status", "similar_count", "valid_until", "updated_at", "updated_by"]
+    list_display_links = ["external_id", "question"]
+    list_filter = ["status", "category", ("valid_until", admin.EmptyFieldListFilter), "updated_at"]
+    search_fields = ["external_id", "question", "answer", "keywords", "similar_questions__text"]
+    list_select_related = ["category", "category__parent", "updated_by"]
+    autocomplete_fields = ["category"]
+    readonly_fields = ["answer_preview", "created_by", "updated_by", "created_at", "updated_at"]
+    inlines = [SimilarQuestionInline, RevisionInline]
+    actions = ["publish", "archive", "unpublish", "export_csv", "export_xlsx", "export_jsonl"]
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": ["external_id", "category", "question", "answer", "answer_preview", "keywords"]}),
+        (_("发布"), {"fields": ["status", "valid_until"]}),
+        (_("记录"), {"fields": ["created_by", "updated_by", "created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_similar_count=Count("similar_questions", distinct=True))
+
+    @admin.display(description=_("相似问法数"), ordering="_similar_count")
+    def similar_count(self, obj: Entry) -> int:
+        return obj._similar_count
+
+    @admin.display(description=_("答案预览"))
+    def answer_preview(self, obj: Entry) -> str:
+        return format_html('<div class="kb-answer-preview">{}</div>', render_answer(obj.answer)) if obj.answer else "-"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(views.ImportView.as_view(model_admin=self)), name="knowledge_entry_import"),
+            path("export/", wrap(views.ExportView.as_view(model_admin=self)), name="knowledge_entry_export"),
+            path("try/", wrap(views.TryView.as_view(model_admin=self)), name="knowledge_entry_try"),
+            path("revisions/<int:pk>/restore/", wrap(views.RestoreView.as_view(model_admin=self)), name="knowledge_revision_restore"),
+            *super().get_urls(),
+        ]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        # Inlines are saved here, after the entry: only now is the whole new state known.
+        super().save_related(request, form, formsets, change)
+        entry = form.instance
+        if any(fs.has_changed() for fs in formsets) and entry.pk:
+            entry.save(update_fields=["updated_at"])  # moves kb_fingerprint for other processes
+        entry_record_change(entry, user=request.user, source="admin")
+
+    def delete_model(self, request, obj):
+        entry_delete(obj, user=request.user, source="admin")
+
+    def delete_queryset(self, request, queryset):
+        for entry in queryset:
+            entry_delete(entry, user=request.user, source="admin")
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        n = entries_set_status(queryset, status=status, user=request.user)
+        self.message_user(request, _("已更新 %(n)d 条（每条都记录了修订）") % {"n": n}, messages.SUCCESS)
+
+    @admin.action(description=_("发布所选条目"), permissions=["change"])
+    def publish(self, request, queryset):
+        self._set_status(request, queryset, EntryStatus.PUBLISHED)
+
+    @admin.action(description=_("归档所选条目"), permissions=["change"])
+    def archive(self, request, queryset):
+        self._set_status(request, queryset, EntryStatus.ARCHIVED)
+
+    @admin.action(description=_("将所选条目改为草稿"), permissions=["change"])
+    def unpublish(self, request, queryset):
+        self._set_status(request, queryset, EntryStatus.DRAFT)
+
+    def _export(self, queryset, fmt: str) -> HttpResponse:
+        return views.file_response(kb_export(fmt, entries=queryset), fmt)
+
+    @admin.action(description=_("导出所选条目（CSV）"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        return self._export(queryset, "csv")
+
+    @admin.action(description=_("导出所选条目（XLSX）"), permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        return self._export(queryset, "xlsx")
+
+    @admin.action(description=_("导出所选条目（JSONL）"), permissions=["view"])
+    def export_jsonl(self, request, queryset):
+        return self._export(queryset, "jsonl")
+
+
+@admin.register(Revision)
+class RevisionAdmin(admin.ModelAdmin):
+    """Every revision, including those of deleted entries (restorable from here)."""
+
+    list_display = ["created_at", "external_id", "entry_link", "action", "source", "user"]
+    list_filter = ["action", "source", "created_at"]
+    search_fields = ["external_id", "diff"]
+    list_select_related = ["entry", "user"]
+    fields = ["external_id", "entry", "action", "source", "user", "created_at", "diff_html", "snapshot", "restore"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("FAQ 条目"))
+    def entry_link(self, obj: Revision) -> str:
+        if obj.entry_id is None:
+            return _("（已删除）")
+        return format_html('<a href="{}">{}</a>', reverse("admin:knowledge_entry_change", args=[obj.entry_id]), obj.external_id)
+
+    @admin.display(description=_("差异"))
+    def diff_html(self, obj: Revision) -> str:
+        return views.diff_html(obj.diff)
+
+    @admin.display(description=_("恢复"))
+    def restore(self, obj: Revision) -> str:
+        return views.restore_button(obj)
+
+
+@admin.register(SimilarQuestion)
+class SimilarQuestionAdmin(admin.ModelAdmin):
+    list_display = ["text", "entry", "created_at"]
+    list_filter = ["entry__category"]
+    search_fields = ["text", "entry__question", "entry__external_id"]
+    list_select_related = ["entry"]
+    autocomplete_fields = ["entry"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        obj.entry.save(update_fields=["updated_at"])
+        entry_record_change(obj.entry, user=request.user, source="admin")
+
+    def delete_model(self, request, obj):
+        entry = obj.entry
+        super().delete_model(request, obj)
+        entry.save(update_fields=["updated_at"])
+        entry_record_change(entry, user=request.user, source="admin")
+
+
+@admin.register(SynonymGroup)
+class SynonymGroupAdmin(admin.ModelAdmin):
+    list_display = ["canonical", "terms", "enabled", "updated_at"]
+    list_filter = ["enabled"]
+    search_fields = ["canonical", "terms"]
+
+
+@admin.register(MatchThreshold)
+class MatchThresholdAdmin(admin.ModelAdmin):
+    """The answer / suggest cut-offs: one global row plus optional per-category overrides."""
+
+    list_display = ["scope", "answer_threshold", "suggest_threshold", "updated_at"]
+    list_editable = ["answer_threshold", "suggest_threshold"]
+    list_display_links = ["scope"]
+    autocomplete_fields = ["category"]
+
+    @admin.display(description=_("适用范围"), ordering="category__name")
+    def scope(self, obj: MatchThreshold) -> str:
+        return obj.category.path if obj.category_id else _("全局（默认）")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        thresholds_invalidate()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.category_id is None:
+            return False  # the global row is what every category falls back to
+        return super().has_delete_permission(request, obj)

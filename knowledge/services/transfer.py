@@ -1,0 +1,389 @@
+"""Import and export of the KB in CSV, XLSX and JSONL — one service for admin and commands.
+
+File shape (both directions): ``id, category, question, similar_questions, answer, keywords,
+status`` plus an optional ``valid_until``. ``similar_questions`` and ``keywords`` are JSON
+lists in JSONL and ``|``-separated text in CSV/XLSX. An import is planned first (every row
+validated and classified create / update / unchanged against the database) and applied
+only when the whole file is valid, inside one transaction: a bad file changes nothing.
+
+django-import-export was considered; its resources map one row to one model, while a row
+here also owns a list of similar questions, a category path, a revision and an index sync,
+so a small service over tablib/json is clearer than overriding most of a Resource.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import tablib
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from csbot.errors import ApplicationError
+from knowledge.enums import EntryStatus
+from knowledge.models import Category, Entry, SimilarQuestion, split_terms
+
+from .entries import KEEP, EntryData, entry_upsert
+from .indexing import kb_index_schedule
+from .revisions import entry_snapshot
+
+FORMATS = ("csv", "xlsx", "jsonl")
+COLUMNS = ("id", "category", "question", "similar_questions", "answer", "keywords", "status", "valid_until")
+REQUIRED_COLUMNS = ("id", "question", "answer")
+MAX_ROWS = 50_000
+_LIST_SEPARATOR = "|"
+_STATUS_ALIASES = {"草稿": "draft", "已发布": "published", "发布": "published", "已归档": "archived", "归档": "archived"}
+
+
+class Action:
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    ERROR = "error"
+
+
+@dataclass
+class PlannedRow:
+    """One file row after validation: what an import would do with it, or why it can't."""
+
+    line: int  # 1-based row number as a person counts it in the file (header = 1 for CSV/XLSX)
+    external_id: str
+    question: str = ""
+    action: str = Action.ERROR
+    errors: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)  # names of the fields an update changes
+    data: EntryData | None = None
+
+
+@dataclass
+class ImportPlan:
+    """The preview of an import; ``valid`` only when no row (and not the file) has an error."""
+
+    rows: list[PlannedRow]
+    file_errors: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.file_errors and all(not row.errors for row in self.rows)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {Action.CREATE: 0, Action.UPDATE: 0, Action.UNCHANGED: 0, Action.ERROR: 0}
+        for row in self.rows:
+            counts[row.action] += 1
+        return counts
+
+    @property
+    def error_rows(self) -> list[PlannedRow]:
+        return [row for row in self.rows if row.errors]
+
+
+def format_from_name(name: str) -> str:
+    """``csv`` / ``xlsx`` / ``jsonl`` from a file name; ApplicationError for anything else."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix == "json":
+        suffix = "jsonl"
+    if suffix not in FORMATS:
+        raise ApplicationError("kb_format_unsupported", _("不支持的文件格式：%(name)s（支持 CSV、XLSX、JSONL）") % {"name": name})
+    return suffix
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _decode_text(content: bytes) -> str:
+    """UTF-8 (with or without BOM), falling back to GB18030, which Excel in China often writes."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return content.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise ApplicationError("kb_file_encoding", _("无法识别文件编码，请保存为 UTF-8")) from exc
+
+
+def _read_table(dataset: tablib.Dataset, first_line: int) -> list[tuple[int, dict[str, Any]]]:
+    headers = [str(h or "").strip().lower() for h in (dataset.headers or [])]
+    if not headers or "id" not in headers:
+        raise ApplicationError("kb_file_header", _("文件第一行必须是列名，至少包含：%(cols)s") % {"cols": ", ".join(REQUIRED_COLUMNS)})
+    rows = []
+    for offset, values in enumerate(dataset):
+        record = {h: v for h, v in zip(headers, values) if h}
+        if all(v is None or str(v).strip() == "" for v in record.values()):
+            continue  # blank spreadsheet rows
+        rows.append((first_line + offset, record))
+    return rows
+
+
+def read_rows(content: bytes, fmt: str) -> list[tuple[int, dict[str, Any]]]:
+    """Parse a file into ``(line, raw dict)`` pairs; ApplicationError when it can't be read at all."""
+    if fmt == "jsonl":
+        rows = []
+        for number, line in enumerate(_decode_text(content).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                rows.append((number, {"__error__": _("不是合法的 JSON：%(msg)s") % {"msg": exc.msg}}))
+                continue
+            rows.append((number, value if isinstance(value, dict) else {"__error__": _("每行必须是一个 JSON 对象")}))
+        return rows
+    if fmt == "csv":
+        text = _decode_text(content)
+        try:
+            dataset = tablib.Dataset().load(text, format="csv")
+        except (csv.Error, tablib.InvalidDimensions) as exc:
+            raise ApplicationError("kb_file_unreadable", _("无法读取 CSV：%(msg)s") % {"msg": exc}) from exc
+        return _read_table(dataset, first_line=2)
+    if fmt == "xlsx":
+        try:
+            dataset = tablib.Dataset().load(io.BytesIO(content), format="xlsx")
+        except Exception as exc:  # openpyxl raises many types (BadZipFile, KeyError, InvalidFileException...)
+            raise ApplicationError("kb_file_unreadable", _("无法读取 XLSX 文件：%(msg)s") % {"msg": exc}) from exc
+        return _read_table(dataset, first_line=2)
+    raise ApplicationError("kb_format_unsupported", _("不支持的文件格式：%(name)s") % {"name": fmt})
+
+
+# --- validating ----------------------------------------------------------------------------------
+
+
+def _as_list(value: Any, *, from_text: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    text = str(value).strip()
+    if not text:
+        return []
+    if from_text == "similar":
+        return [part.strip() for part in text.split(_LIST_SEPARATOR) if part.strip()]
+    return split_terms(text)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # spreadsheets turn "1001" into 1001.0
+    return str(value).strip()
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    text = str(value).strip()
+    parsed = parse_datetime(text)
+    if parsed is None:
+        day = parse_date(text)
+        if day is None:
+            raise ValueError(text)
+        parsed = datetime(day.year, day.month, day.day, 23, 59, 59)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+
+
+def _validate(line: int, raw: dict[str, Any]) -> PlannedRow:
+    if "__error__" in raw:
+        return PlannedRow(line=line, external_id="", errors=[raw["__error__"]])
+    external_id = _as_text(raw.get("id"))
+    row = PlannedRow(line=line, external_id=external_id, question=_as_text(raw.get("question")))
+    errors = row.errors
+    if not external_id:
+        errors.append(_("缺少 id"))
+    elif len(external_id) > 64:
+        errors.append(_("id 超过 64 个字符"))
+    if not row.question:
+        errors.append(_("缺少 question（标准问题）"))
+    elif len(row.question) > 200:
+        errors.append(_("question 超过 200 个字符"))
+    answer = _as_text(raw.get("answer"))
+    if not answer:
+        errors.append(_("缺少 answer（答案）"))
+    status = _as_text(raw.get("status")) or EntryStatus.PUBLISHED
+    status = _STATUS_ALIASES.get(status, status.lower())
+    if status not in EntryStatus.values:
+        errors.append(_("status 只能是 draft / published / archived，而不是 %(value)s") % {"value": status})
+    category = _as_text(raw.get("category"))
+    if any(len(part.strip()) > 64 for part in category.split("/")):
+        errors.append(_("分类名称超过 64 个字符"))
+    similar = _as_list(raw.get("similar_questions"), from_text="similar")
+    too_long = [q for q in similar if len(q) > 200]
+    if too_long:
+        errors.append(_("相似问法超过 200 个字符：%(q)s") % {"q": too_long[0][:30]})
+    keywords = _as_list(raw.get("keywords"), from_text="keywords")
+    if len(", ".join(keywords)) > 500:
+        errors.append(_("关键词合计超过 500 个字符"))
+    valid_until: Any = KEEP
+    if "valid_until" in raw:
+        try:
+            valid_until = _as_datetime(raw.get("valid_until"))
+        except ValueError:
+            errors.append(_("valid_until 不是合法日期：%(value)s") % {"value": raw.get("valid_until")})
+    if not errors:
+        row.data = EntryData(
+            external_id=external_id,
+            question=row.question,
+            answer=answer,
+            category=category,
+            similar_questions=tuple(similar),
+            keywords=tuple(keywords),
+            status=status,
+            valid_until=valid_until,
+        )
+    return row
+
+
+def _normalised_snapshot(data: EntryData, current: dict[str, Any]) -> dict[str, Any]:
+    """``data`` in ``entry_snapshot`` shape, to compare with what is stored."""
+    question = data.question.strip()
+    category = "/".join(part.strip() for part in data.category.split("/") if part.strip())
+    return {
+        "external_id": data.external_id,
+        "category": category,
+        "question": question,
+        "similar_questions": list(dict.fromkeys(q for q in data.similar_questions if q and q != question)),
+        "answer": data.answer.strip(),
+        "keywords": list(dict.fromkeys(data.keywords)),
+        "status": data.status,
+        "valid_until": current.get("valid_until")
+        if data.valid_until is KEEP
+        else (data.valid_until.isoformat() if data.valid_until else None),
+    }
+
+
+def kb_import_plan(content: bytes, fmt: str) -> ImportPlan:
+    """Validate a file and say per row what importing it would do; writes nothing."""
+    try:
+        raw_rows = read_rows(content, fmt)
+    except ApplicationError as exc:
+        return ImportPlan(rows=[], file_errors=[str(exc.detail)])
+    if not raw_rows:
+        return ImportPlan(rows=[], file_errors=[_("文件中没有数据行")])
+    if len(raw_rows) > MAX_ROWS:
+        return ImportPlan(rows=[], file_errors=[_("一次最多导入 %(n)s 行") % {"n": MAX_ROWS}])
+    rows = [_validate(line, raw) for line, raw in raw_rows]
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row.external_id and row.external_id in seen:
+            row.errors.append(_("id %(id)s 与第 %(line)s 行重复") % {"id": row.external_id, "line": seen[row.external_id]})
+            row.data = None
+        seen.setdefault(row.external_id, row.line)
+    ids = [row.external_id for row in rows if row.data is not None]
+    existing = {
+        e.external_id: e
+        for e in Entry.objects.filter(external_id__in=ids).select_related("category").prefetch_related("similar_questions")
+    }
+    _category_paths_warm()
+    for row in rows:
+        if row.data is None:
+            row.action = Action.ERROR
+            continue
+        entry = existing.get(row.external_id)
+        if entry is None:
+            row.action = Action.CREATE
+            continue
+        current = entry_snapshot(entry)
+        wanted = _normalised_snapshot(row.data, current)
+        row.changes = [name for name in wanted if wanted[name] != current.get(name)]
+        row.action = Action.UPDATE if row.changes else Action.UNCHANGED
+    return ImportPlan(rows=rows)
+
+
+def _category_paths_warm() -> None:
+    """Category.path walks parents; one query up front keeps planning off an N+1 pattern."""
+    list(Category.objects.select_related("parent", "parent__parent"))
+
+
+def kb_import(
+    content: bytes, fmt: str, *, user: AbstractBaseUser | None = None, dry_run: bool = False
+) -> ImportPlan:
+    """Plan the import and, when every row is valid and ``dry_run`` is off, apply it atomically.
+
+    Raises ``ApplicationError("kb_import_invalid")`` (with the plan in ``extra``) when the file
+    or any row is invalid: then nothing is written. Unchanged rows are not touched; created
+    and updated rows get a revision each and one index sync is scheduled after commit.
+    """
+    plan = kb_import_plan(content, fmt)
+    if not plan.valid:
+        raise ApplicationError(
+            "kb_import_invalid",
+            _("文件有错误，未导入任何数据"),
+            extra={"errors": [f"{row.line}: {'; '.join(row.errors)}" for row in plan.error_rows] + plan.file_errors},
+        )
+    if dry_run:
+        return plan
+    changed_ids: list[int] = []
+    try:
+        with transaction.atomic():
+            for row in plan.rows:
+                if row.action in (Action.CREATE, Action.UPDATE) and row.data is not None:
+                    entry, changed = entry_upsert(row.data, user=user, source="import", index=False)
+                    if changed:
+                        changed_ids.append(entry.pk)
+            kb_index_schedule(changed_ids)
+    except ValidationError as exc:  # a rule only the database knows (e.g. a category slug clash)
+        raise ApplicationError("kb_import_invalid", _("导入失败，未导入任何数据：%(msg)s") % {"msg": "; ".join(exc.messages)}) from exc
+    return plan
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _export_records(entries: QuerySet[Entry] | None) -> list[dict[str, Any]]:
+    queryset = (entries if entries is not None else Entry.objects.all()).order_by("external_id")
+    queryset = queryset.select_related("category", "category__parent", "category__parent__parent")
+    similar: dict[int, list[str]] = {}
+    for entry_id, text in SimilarQuestion.objects.filter(entry__in=queryset).order_by("id").values_list("entry_id", "text"):
+        similar.setdefault(entry_id, []).append(text)
+    return [
+        {
+            "id": entry.external_id,
+            "category": entry.category.path if entry.category_id else "",
+            "question": entry.question,
+            "similar_questions": similar.get(entry.pk, []),
+            "answer": entry.answer,
+            "keywords": entry.keyword_list,
+            "status": entry.status,
+            "valid_until": timezone.localtime(entry.valid_until).isoformat() if entry.valid_until else "",
+        }
+        for entry in queryset
+    ]
+
+
+def kb_export(fmt: str, *, entries: QuerySet[Entry] | None = None) -> bytes:
+    """The entries (default: all, every status) as a file ``kb_import`` reads back unchanged."""
+    records = _export_records(entries)
+    if fmt == "jsonl":
+        lines = []
+        for record in records:
+            record = dict(record)
+            if not record["valid_until"]:
+                record.pop("valid_until")
+            lines.append(json.dumps(record, ensure_ascii=False))
+        return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    dataset = tablib.Dataset(headers=list(COLUMNS))
+    for record in records:
+        dataset.append(
+            [
+                record["id"], record["category"], record["question"],
+                _LIST_SEPARATOR.join(record["similar_questions"]), record["answer"],
+                ", ".join(record["keywords"]), record["status"], record["valid_until"],
+            ]
+        )
+    if fmt == "csv":
+        return ("\ufeff" + dataset.export("csv")).encode("utf-8")  # BOM: Excel opens it as UTF-8
+    if fmt == "xlsx":
+        return dataset.export("xlsx")
+    raise ApplicationError("kb_format_unsupported", _("不支持的文件格式：%(name)s") % {"name": fmt})

@@ -1,0 +1,138 @@
+"""The local in-process index: what it finds, what it never returns, and refresh without restart."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from knowledge.models import Entry, SimilarQuestion
+from knowledge.search.lexical import IndexDoc, LexicalIndex
+from knowledge.search.local import LocalBackend
+
+pytestmark = pytest.mark.django_db
+
+
+def _ids(hits) -> list[str]:
+    return [h.external_id for h in hits]
+
+
+def test_search_finds_an_entry_through_its_similar_question(small_kb, analysed):
+    a = analysed("快递到哪里了呢")
+    hits = LocalBackend().search(a.text, a.tokens, limit=3)
+    assert hits[0].external_id == "SHIP-2"
+    assert hits[0].matched_text == "快递到哪里了"
+    assert hits[0].texts[0] == "怎么查物流？" and hits[0].category_slug == "shipping"
+
+
+def test_drafts_archived_and_expired_entries_are_never_returned(small_kb, analysed):
+    # given the draft "发票抬头" entry and the refund entry expired yesterday
+    Entry.objects.filter(external_id="REFUND-1").update(valid_until=timezone.now() - timedelta(days=1))
+    backend = LocalBackend()
+    # then neither is found even with their exact wording
+    for question in ("发票抬头可以改吗", "退款多久到账"):
+        a = analysed(question)
+        assert not {"DRAFT-1", "REFUND-1"} & set(_ids(backend.search(a.text, a.tokens, limit=10)))
+
+
+def test_second_backend_instance_sees_a_change_made_elsewhere(small_kb, analysed):
+    # given a backend that has built its index
+    first = LocalBackend()
+    a = analysed("能用数字人民币付款吗")
+    assert "PAY-9" not in _ids(first.search(a.text, a.tokens, limit=3))
+    # when another writer adds an entry with raw ORM writes (no on_commit hook runs in this process)
+    entry = Entry.objects.create(external_id="PAY-9", question="支持数字人民币吗？", answer="支持。", status="published")
+    SimilarQuestion.objects.create(entry=entry, text="能用数字人民币付款吗")
+    # then any backend instance finds it on the next search, through the fingerprint watcher
+    assert _ids(LocalBackend().search(a.text, a.tokens, limit=3))[0] == "PAY-9"
+    assert _ids(first.search(a.text, a.tokens, limit=3))[0] == "PAY-9"
+
+
+def test_synonyms_match_both_ways():
+    # given an index where 退款 is canonical for 退钱 (as SynonymGroup rows produce)
+    mapping = {"退钱": "退款"}
+    index = LexicalIndex(
+        [IndexDoc(key=1, units=(("怎么退款", ("退款",)),)), IndexDoc(key=2, units=(("怎么开发票", ("开发票",)),))],
+        expand=lambda tokens: [*tokens, *(mapping[t] for t in tokens if t in mapping)],
+        family_weights={"w": 1.0, "c": 0.0, "b": 0.0},  # words only: characters can't help here
+    )
+    # when searching with the synonym
+    hits = index.search("我要退钱", ("退钱",), limit=2)
+    # then the entry written with the canonical word is found
+    assert [h.doc for h in hits] == [0]
+
+
+def test_index_refreshes_across_processes(tmp_path):
+    """A long-running process keeps answering and picks up a row another process committed.
+
+    The "server" is a real second Python process with its own Django, jieba and index; the
+    other writer is this test process, committing straight to the shared SQLite file (so no
+    hook of the server's code can have told it about the change).
+    """
+    database = tmp_path / "shared.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "csbot.settings.test",
+        "DJANGO_DEBUG": "1",
+        "CSBOT_SQLITE_PATH": str(database),
+        "CSBOT_MODEL_DIR": str(tmp_path / "models"),
+        "CSBOT_SEARCH_BACKEND": "local",
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
+    env.pop("DATABASE_URL", None)
+    first = tmp_path / "a.jsonl"
+    first.write_text(json.dumps({"id": "A-1", "category": "物流", "question": "什么时候发货", "answer": "48小时内", "similar_questions": ["多久发货"]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    server = textwrap.dedent(
+        f"""
+        import io, json, sys, django
+        django.setup()
+        from django.core.management import call_command
+        call_command("migrate", "knowledge", verbosity=0)
+        call_command("kb_import", {str(first)!r}, stdout=io.StringIO())
+        from knowledge.search.local import LocalBackend, _get_state
+        from nlp.text import normalize_text
+        from nlp.tokens import tokenize
+        _get_state().watcher.interval = 0.0
+        backend = LocalBackend()
+        print("ready", flush=True)
+        for line in sys.stdin:
+            text = normalize_text(line.strip())
+            hits = backend.search(text, tuple(tokenize(text)), limit=3)
+            print(json.dumps([h.external_id for h in hits]), flush=True)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", server], env=env, cwd=settings.BASE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.stdin.write("支持开发票吗\n")
+        proc.stdin.flush()
+        assert "B-1" not in json.loads(proc.stdout.readline())
+        # when another process commits a new published entry with a similar question
+        now = timezone.now().isoformat(sep=" ")
+        with sqlite3.connect(database) as db:
+            cursor = db.execute(
+                "INSERT INTO knowledge_entry (created_at, updated_at, external_id, question, answer, keywords, status)"
+                " VALUES (?, ?, 'B-1', '支持开发票吗', '支持', '', 'published')",
+                (now, now),
+            )
+            db.execute(
+                "INSERT INTO knowledge_similarquestion (created_at, updated_at, entry_id, text) VALUES (?, ?, ?, '能开发票吗')",
+                (now, now, cursor.lastrowid),
+            )
+        # then the running process finds it on its next search, without a restart
+        proc.stdin.write("支持开发票吗\n")
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())[0] == "B-1"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
