@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",  # token auth for the agent API (integrations)
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
