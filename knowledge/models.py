@@ -122,6 +122,9 @@ class SynonymGroup(TimeStampedModel):
     canonical = models.CharField(_("标准词"), max_length=64, unique=True)
     terms = models.TextField(_("同义词"), help_text=_("多个用逗号分隔，例如：退钱，返款"))
     enabled = models.BooleanField(_("启用"), default=True)
+    is_product = models.BooleanField(
+        _("商品名"), default=False, help_text=_("勾选后，这组词作为商品名识别（实体 product，值为标准词）")
+    )
 
     class Meta:
         verbose_name = _("同义词组")

@@ -92,6 +92,15 @@ def kb_dictionary_terms() -> list[str]:
     return [t for t in terms if 1 < len(t) <= 20]
 
 
+def product_names() -> dict[str, str]:
+    """Every name of a product (standard word and aliases of groups marked 商品名) -> its standard word."""
+    names: dict[str, str] = {}
+    for group in SynonymGroup.objects.filter(enabled=True, is_product=True):
+        for term in (group.canonical, *group.term_list):
+            names.setdefault(term, group.canonical)
+    return names
+
+
 def synonym_map() -> dict[str, str]:
     """Each synonym -> its canonical term (enabled groups only)."""
     mapping: dict[str, str] = {}

@@ -30,7 +30,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ORDER_NUMBER, AMOUNT, DATE = "order_number", "amount", "date"
+ORDER_NUMBER, AMOUNT, DATE, PRODUCT = "order_number", "amount", "date", "product"
 DEFAULT_ORDER_PATTERNS: tuple[str, ...] = (r"YD\d{14}",)
 PATTERN_TIMEOUT = 0.05  # seconds; a manager's pathological regex must not stall a chat turn
 
@@ -280,9 +280,34 @@ def _dates(norm: NormalizedText, now: datetime) -> list[Entity]:
     return found
 
 
+# --- product names -------------------------------------------------------------------------
+
+_product_regex: tuple[object, object] = (None, None)  # (names dict it was built from, compiled pattern)
+
+
+def _products(norm: NormalizedText) -> list[Entity]:
+    """Product names from the KB dictionary (synonym groups marked 商品名); value = the standard name."""
+    from .tokens import product_names
+
+    global _product_regex
+    names = product_names()
+    if not names:
+        return []
+    if _product_regex[0] is not names:
+        import regex
+
+        alternatives = "|".join(regex.escape(n) for n in sorted(names, key=len, reverse=True))
+        _product_regex = (names, regex.compile(alternatives))
+    found = []
+    for m in _product_regex[1].finditer(norm.text):
+        start, end = norm.raw_span(m.start(), m.end())
+        found.append(Entity(PRODUCT, names[m.group(0)], norm.raw[start:end], start, end))
+    return found
+
+
 # --- all -----------------------------------------------------------------------------------
 
-_PRIORITY = {EMAIL: 0, ORDER_NUMBER: 1, ID_CARD: 2, BANK_CARD: 3, PHONE: 4, DATE: 5, AMOUNT: 6}
+_PRIORITY = {EMAIL: 0, ORDER_NUMBER: 1, ID_CARD: 2, BANK_CARD: 3, PHONE: 4, DATE: 5, AMOUNT: 6, PRODUCT: 7}
 
 
 def extract_entities_normalized(norm: NormalizedText, *, now: datetime) -> list[Entity]:
@@ -293,6 +318,7 @@ def extract_entities_normalized(norm: NormalizedText, *, now: datetime) -> list[
     candidates += _order_numbers(norm)
     candidates += _dates(norm, now)
     candidates += _amounts(norm)
+    candidates += _products(norm)
     chosen: list[Entity] = []
     for entity in sorted(candidates, key=lambda e: (-(e.end - e.start), _PRIORITY.get(e.kind, 9), e.start)):
         if all(entity.end <= c.start or entity.start >= c.end for c in chosen):

@@ -37,6 +37,7 @@ _added: dict[str, int | None] = {}
 # database-less tests at plain-jieba speed).
 _RETRY_AFTER = 30.0
 _failed_at: float | None = None
+_products: dict[str, str] = {}  # normalised product name -> standard name (KB groups marked 商品名)
 
 
 @lru_cache(maxsize=1)
@@ -103,7 +104,7 @@ def refresh_kb_dictionary(*, force: bool = False) -> bool:
     Any database problem (no database configured, tables not migrated, access blocked in a
     unit test) leaves the dictionary as it is: tokenisation must never fail because of it.
     """
-    global _watcher, _failed_at
+    global _watcher, _failed_at, _products
     tokenizer = _get_tokenizer()
     if _failed_at is not None and not force and time.monotonic() - _failed_at < _RETRY_AFTER:
         return False
@@ -123,6 +124,11 @@ def refresh_kb_dictionary(*, force: bool = False) -> bool:
                 return False
             terms = kb_dictionary_terms()
             _set_terms(tokenizer, terms)
+            from knowledge.selectors import product_names as kb_product_names
+
+            from .text import normalize_text
+
+            _products = {normalize_text(name): normalize_text(standard) for name, standard in kb_product_names().items() if name.strip()}
         _failed_at = None
         logger.info("jieba KB dictionary loaded: %d terms", len(_added))
         return True
@@ -130,6 +136,12 @@ def refresh_kb_dictionary(*, force: bool = False) -> bool:
         _failed_at = time.monotonic()
         logger.debug("KB dictionary unavailable, using plain jieba: %s", exc)
         return False
+
+
+def product_names() -> dict[str, str]:
+    """Product names of the KB (normalised name -> standard name), refreshed with the dictionary."""
+    refresh_kb_dictionary()
+    return _products
 
 
 def warm_up() -> None:

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from csbot.roles import AGENT_GROUP, MANAGER_GROUP
-from knowledge.models import Category, Entry, SimilarQuestion
+from knowledge.models import Category, Entry, SimilarQuestion, SynonymGroup
 from nlp.models import Intent, IntentExample
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +20,7 @@ def snapshot() -> dict:
         "categories": list(Category.objects.order_by("pk").values_list("pk", "updated_at")),
         "intents": list(Intent.objects.order_by("pk").values_list("pk", "updated_at")),
         "examples": IntentExample.objects.count(),
+        "synonyms": list(SynonymGroup.objects.order_by("pk").values_list("pk", "updated_at")),
         "users": list(get_user_model().objects.order_by("pk").values_list("pk", "password", "last_login")),
     }
 
@@ -34,6 +35,7 @@ def test_demo_setup_loads_the_shop_and_a_second_run_changes_nothing():
     assert not published.filter(n__lt=3).exists()
     slugs = set(Category.objects.values_list("slug", flat=True))
     assert {"order", "shipping", "returns", "refund", "payment", "invoice", "account", "coupon", "membership", "after_sales", "product"} <= slugs
+    assert SynonymGroup.objects.filter(is_product=True).count() >= 5
     assert {"greeting", "thanks", "goodbye", "human_request", "complaint"} <= set(Intent.objects.values_list("name", flat=True))
     users = get_user_model().objects
     assert users.get(username="admin").is_superuser

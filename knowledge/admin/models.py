@@ -228,8 +228,8 @@ class SimilarQuestionAdmin(admin.ModelAdmin):
 
 @admin.register(SynonymGroup)
 class SynonymGroupAdmin(admin.ModelAdmin):
-    list_display = ["canonical", "terms", "enabled", "updated_at"]
-    list_filter = ["enabled"]
+    list_display = ["canonical", "terms", "is_product", "enabled", "updated_at"]
+    list_filter = ["enabled", "is_product"]
     search_fields = ["canonical", "terms"]
 
 

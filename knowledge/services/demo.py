@@ -36,8 +36,39 @@ def demo_kb_rows() -> list[dict]:
     return rows
 
 
+# The demo shop's products (the ones on its page and in the answers): standard name -> aliases.
+DEMO_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "空气炸锅": ("炸锅", "云朵空气炸锅"),
+    "扫地机器人": ("扫地机", "扫拖机器人", "智能扫地机器人"),
+    "降噪蓝牙耳机": ("蓝牙耳机", "降噪耳机", "无线耳机"),
+    "轻羽绒服": ("羽绒服",),
+    "赣南脐橙": ("脐橙",),
+    "手机": ("智能手机",),
+    "笔记本电脑": ("笔记本", "笔记本电脑"),
+}
+
+
+def demo_products_load() -> int:
+    """Create or update the demo product-name groups; returns how many rows changed (0 on a rerun)."""
+    from knowledge.models import SynonymGroup
+
+    changed = 0
+    for canonical, aliases in DEMO_PRODUCTS.items():
+        terms = ", ".join(a for a in aliases if a != canonical)
+        group = SynonymGroup.objects.filter(canonical=canonical).first()
+        if group is None:
+            SynonymGroup.objects.create(canonical=canonical, terms=terms, is_product=True)
+            changed += 1
+        elif group.terms != terms or not group.is_product:
+            group.terms, group.is_product = terms, True
+            group.save(update_fields=["terms", "is_product", "updated_at"])
+            changed += 1
+    return changed
+
+
 def demo_kb_load() -> dict[str, int]:
-    """Upsert every demo entry; returns ``{"entries": n, "changed": k}`` (k is 0 on a second run)."""
+    """Upsert every demo entry and product name; returns ``{"entries": n, "changed": k,
+    "products_changed": p}`` (k and p are 0 on a second run)."""
     rows = demo_kb_rows()
     changed = 0
     changed_ids: list[int] = []
@@ -60,4 +91,4 @@ def demo_kb_load() -> dict[str, int]:
         if was_changed:
             changed_ids.append(entry.pk)
     kb_index_schedule(changed_ids)
-    return {"entries": len(rows), "changed": changed}
+    return {"entries": len(rows), "changed": changed, "products_changed": demo_products_load()}

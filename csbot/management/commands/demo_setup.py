@@ -19,7 +19,7 @@ class Command(BaseCommand):
             users = demo_users_ensure()
             site, site_created = demo_site_key_ensure()
             handoff = handoff_demo_load()
-        self.stdout.write(f"知识库：{kb['entries']} 条（本次变更 {kb['changed']} 条）")
+        self.stdout.write(f"知识库：{kb['entries']} 条（本次变更 {kb['changed']} 条；商品名变更 {kb['products_changed']} 组）")
         self.stdout.write(f"意图：{intents['intents']} 个，例句 {intents['examples']} 条（本次变更 {intents['changed']} 个）")
         self.stdout.write("演示账号（登录 /admin/）：")
         for demo, created in users:
