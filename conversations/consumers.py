@@ -12,7 +12,6 @@ resume that overlaps a live broadcast never duplicates anything.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -23,6 +22,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
 from csbot.errors import ApplicationError
+from csbot.ws import error_frame, frame_parse
 
 from .enums import Channel, ConversationStatus, Sender
 from .models import Conversation
@@ -89,10 +89,6 @@ _csat_async = DatabaseSyncToAsync(_csat, thread_sensitive=False)
 _leave_message_async = DatabaseSyncToAsync(_leave_message, thread_sensitive=False)
 
 
-def error_frame(exc: ApplicationError, **extra: Any) -> dict[str, Any]:
-    return {"type": "error", **exc.as_dict(), **{k: v for k, v in extra.items() if v is not None}}
-
-
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     conversation_id: uuid.UUID | None = None
     group: str | None = None
@@ -125,11 +121,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.conversation_id is None:
             return
         try:
-            content = json.loads(text_data) if text_data is not None else None
-        except ValueError:
-            content = None
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_json(error_frame(ApplicationError("malformed_frame", _("帧必须是带 type 字段的 JSON 对象"))))
+            content = frame_parse(text_data)
+        except ApplicationError as exc:
+            await self.send_json(error_frame(exc))
             return
         handler = {"message": self.frame_message, "typing": self.frame_typing, "feedback": self.frame_feedback, "resume": self.frame_resume,
                    "csat": self.frame_csat, "leave_message": self.frame_leave_message}.get(

@@ -17,7 +17,6 @@ what this user may see.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from conversations.enums import Sender
 from conversations.models import Message
 from csbot.errors import ApplicationError
+from csbot.ws import error_frame, frame_parse
 
 from . import selectors
 from .apis import _escalation_data, _jsonable
@@ -40,10 +40,6 @@ from .services.presence import agent_profile_ensure, agent_seen, presence_set
 from .services.routing import queue_tick
 
 CLOSE_FORBIDDEN = 4403
-
-
-def error_frame(exc: ApplicationError, **extra: Any) -> dict[str, Any]:
-    return {"type": "error", **exc.as_dict(), **{k: v for k, v in extra.items() if v is not None}}
 
 
 # ------------------------------------------------------------------ sync helpers (worker threads)
@@ -178,11 +174,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None:
             return
         try:
-            content = json.loads(text_data) if text_data is not None else None
-        except ValueError:
-            content = None
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_json(error_frame(ApplicationError("malformed_frame", _("帧必须是带 type 字段的 JSON 对象"))))
+            content = frame_parse(text_data)
+        except ApplicationError as exc:
+            await self.send_json(error_frame(exc))
             return
         kind = content["type"]
         handler = getattr(self, f"frame_{kind}", None) if kind.isidentifier() else None
