@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from csbot.models import TimeStampedModel
 
-from .enums import EntryStatus, RevisionAction
+from .enums import CurationAction, EntryStatus, EvaluationStatus, RevisionAction
 
 _SPLIT = re.compile(r"[,，;；|、\n]+")
 
@@ -199,3 +199,70 @@ class MatchThreshold(TimeStampedModel):
 
         if not (0 <= self.suggest_threshold <= self.answer_threshold <= 1):
             raise ValidationError(_("需满足 0 ≤ 推荐阈值 ≤ 直接回答阈值 ≤ 1"))
+
+
+class UnansweredDecision(models.Model):
+    """A manager's decision on one unanswered question (by its normalised text, ``key``).
+
+    The unanswered-questions page hides every occurrence of ``key`` asked at or before
+    ``decided_at``; a later occurrence shows again (a new signal that the fix did not hold, or
+    an ignored question coming back). One row per key: a newer decision replaces the older one.
+    Deleting the row undoes the decision.
+    """
+
+    key = models.CharField(_("问题（归一化）"), max_length=255, unique=True)
+    text = models.CharField(_("问题"), max_length=255)
+    action = models.CharField(_("处理方式"), max_length=16, choices=CurationAction.choices)
+    entry = models.ForeignKey(Entry, verbose_name=_("FAQ 条目"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("处理人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(_("处理时间"), db_index=True)
+
+    class Meta:
+        verbose_name = _("已处理问题")
+        verbose_name_plural = _("已处理问题")
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=CurationAction.values), name="knowledge_decision_action_valid"),
+            models.CheckConstraint(condition=~Q(key=""), name="knowledge_decision_key_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.text} · {self.get_action_display()}"
+
+
+class UnansweredQuestion(UnansweredDecision):
+    """No data of its own: the admin sidebar entry "待处理问题" that opens the grouped list."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("待处理问题")
+        verbose_name_plural = _("待处理问题")
+        default_permissions = ()
+
+
+class EvaluationRun(models.Model):
+    """One run of ``kb_evaluate`` from admin: the uploaded JSONL (kept, so it can be re-run), its
+    metrics and per-query outcomes. Runs of the same file (``content_hash``) are compared."""
+
+    file_name = models.CharField(_("文件名"), max_length=200)
+    content = models.TextField(_("文件内容"), help_text=_("JSONL，每行 {\"query\": ..., \"expected\": 条目编号或 null}"))
+    content_hash = models.CharField(_("内容摘要"), max_length=64, db_index=True, editable=False)
+    status = models.CharField(_("状态"), max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.PENDING, db_index=True)
+    metrics = models.JSONField(_("指标"), default=dict, blank=True)
+    per_query = models.JSONField(_("逐条结果"), default=list, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("评估运行")
+        verbose_name_plural = _("评估运行")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=EvaluationStatus.values), name="knowledge_evalrun_status_valid"),
+            models.CheckConstraint(condition=~Q(content=""), name="knowledge_evalrun_content_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} @ {self.created_at:%Y-%m-%d %H:%M}" if self.created_at else self.file_name

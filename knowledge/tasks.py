@@ -1,4 +1,4 @@
-"""Celery tasks of the knowledge app: keeping Elasticsearch in step with the KB rows."""
+"""Celery tasks of the knowledge app: keeping Elasticsearch in step with the KB rows; evaluation runs."""
 from __future__ import annotations
 
 import logging
@@ -31,3 +31,15 @@ def kb_index_sync(entry_ids: list[int]) -> None:
         get_backend().index_entries(entry_ids)
     except (EsConnectionError, ConnectionTimeout) as exc:
         raise ConnectionError(str(exc)) from exc  # retried by autoretry_for
+
+
+@shared_task(name="knowledge.kb_evaluation_run", acks_late=True)
+def kb_evaluation_run(run_id: int) -> None:
+    """Run a stored evaluation file (``EvaluationRun``) through ``kb_evaluate``.
+
+    Enqueued on commit by ``knowledge.curation.evaluation_runs.evaluation_run_create``; a
+    failure is stored on the run, so there is nothing to retry.
+    """
+    from knowledge.curation.evaluation_runs import evaluation_run_execute
+
+    evaluation_run_execute(run_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -12,10 +12,13 @@ from knowledge.enums import EntryStatus
 from knowledge.models import (
     Category,
     Entry,
+    EvaluationRun,
     MatchThreshold,
     Revision,
     SimilarQuestion,
     SynonymGroup,
+    UnansweredDecision,
+    UnansweredQuestion,
 )
 from knowledge.rendering import render_answer
 from knowledge.selectors import thresholds_invalidate
@@ -26,7 +29,10 @@ from knowledge.services import (
     kb_export,
 )
 
-from . import views
+from knowledge.curation.actions import unanswered_faq_created
+
+from . import curation, evaluation, views
+from .curation import entry_prefill
 
 
 @admin.register(Category)
@@ -48,6 +54,10 @@ class SimilarQuestionInline(admin.TabularInline):
     model = SimilarQuestion
     extra = 1
     fields = ["text"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        prefill = entry_prefill(request) if obj is None and request.method == "GET" else None
+        return len(prefill.similar_questions) + 1 if prefill else self.extra
 
 
 class RevisionInline(admin.TabularInline):
@@ -118,6 +128,39 @@ class EntryAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    # --- the add form prefilled from the curation loop (?curation=<group> / ?from_message=<id>)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        for name in ("curation", "from_message"):
+            initial.pop(name, None)
+        prefill = entry_prefill(request)
+        if prefill is not None:
+            initial = {**prefill.initial(), **initial}
+        return initial
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        # Only on GET: on POST the initial values would make unchanged extra forms look "empty".
+        if request.method == "GET" and isinstance(inline, SimilarQuestionInline) and obj.pk is None:
+            prefill = entry_prefill(request)
+            if prefill is not None and prefill.similar_questions:
+                kwargs["initial"] = [{"text": text} for text in prefill.similar_questions]
+        return kwargs
+
+    def add_view(self, request, form_url="", extra_context=None):
+        prefill = entry_prefill(request)
+        if prefill is not None:
+            source = _("待处理问题") if request.GET.get("curation") else _("坐席回复")
+            extra_context = {**(extra_context or {}), "subtitle": _("根据%(source)s预填，请补充后保存") % {"source": source}}
+        return super().add_view(request, form_url, extra_context)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        if request.GET.get("curation") and not any(k in request.POST for k in ("_continue", "_addanother", "_popup")):
+            return HttpResponseRedirect(reverse("admin:knowledge_unansweredquestion_changelist"))
+        return response
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
@@ -131,6 +174,10 @@ class EntryAdmin(admin.ModelAdmin):
         if any(fs.has_changed() for fs in formsets) and entry.pk:
             entry.save(update_fields=["updated_at"])  # moves kb_fingerprint for other processes
         entry_record_change(entry, user=request.user, source="admin")
+        if not change and request.GET.get("curation"):
+            prefill = entry_prefill(request)
+            if prefill is not None:
+                unanswered_faq_created(texts=list(prefill.decides), entry=entry, user=request.user)
 
     def delete_model(self, request, obj):
         entry_delete(obj, user=request.user, source="admin")
@@ -254,3 +301,108 @@ class MatchThresholdAdmin(admin.ModelAdmin):
         if obj is not None and obj.category_id is None:
             return False  # the global row is what every category falls back to
         return super().has_delete_permission(request, obj)
+
+
+class _CuratorPermissions:
+    """Curation rows are read and written by whoever may edit FAQ entries (managers), so the
+    staff groups need no extra permissions for them."""
+
+    def _can(self, request, action: str) -> bool:
+        return request.user.is_active and request.user.has_perm(f"knowledge.{action}_entry")
+
+    def has_module_permission(self, request) -> bool:
+        return self._can(request, "change")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._can(request, "change")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(UnansweredQuestion)
+class UnansweredQuestionAdmin(_CuratorPermissions, admin.ModelAdmin):
+    """The sidebar entry 待处理问题: its list page is the grouped unanswered questions."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("", wrap(curation.UnansweredListView.as_view(model_admin=self)), name="knowledge_unansweredquestion_changelist"),
+            path("ignore/", wrap(curation.UnansweredIgnoreView.as_view(model_admin=self)), name="knowledge_unanswered_ignore"),
+            path("add-to-entry/", wrap(curation.UnansweredAddToEntryView.as_view(model_admin=self)), name="knowledge_unanswered_add_to_entry"),
+            # The default URLs stay (and refuse: nothing is added or changed here).
+            *[u for u in super().get_urls() if getattr(u, "name", None) != "knowledge_unansweredquestion_changelist"],
+        ]
+
+
+@admin.register(UnansweredDecision)
+class UnansweredDecisionAdmin(_CuratorPermissions, admin.ModelAdmin):
+    """What was decided on which question; deleting a row brings its question back to the list."""
+
+    list_display = ["text", "action", "entry_link", "decided_by", "decided_at"]
+    list_filter = ["action", "decided_at"]
+    search_fields = ["text", "key"]
+    list_select_related = ["entry", "decided_by"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._can(request, "change")
+
+    @admin.display(description=_("FAQ 条目"))
+    def entry_link(self, obj: UnansweredDecision) -> str:
+        if obj.entry_id is None:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("admin:knowledge_entry_change", args=[obj.entry_id]), obj.entry.external_id)
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(_CuratorPermissions, admin.ModelAdmin):
+    """评估运行: upload (or re-pick) a kb_evaluate file, run it, compare with its previous run."""
+
+    list_display = ["created_at", "file_name", "status", "n", "recall_at_1", "answer_precision", "answer_rate", "created_by"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["file_name"]
+    list_select_related = ["created_by"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content", "per_query")
+
+    def has_add_permission(self, request) -> bool:
+        return self._can(request, "change")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._can(request, "change")
+
+    def _metric(self, obj: EvaluationRun, name: str):
+        value = (obj.metrics or {}).get(name)
+        return "-" if value is None else value
+
+    @admin.display(description=_("问题数"))
+    def n(self, obj: EvaluationRun):
+        return self._metric(obj, "n")
+
+    @admin.display(description="recall@1")
+    def recall_at_1(self, obj: EvaluationRun):
+        return self._metric(obj, "recall_at_1")
+
+    @admin.display(description=_("回答准确率"))
+    def answer_precision(self, obj: EvaluationRun):
+        return self._metric(obj, "answer_precision")
+
+    @admin.display(description=_("直接回答率"))
+    def answer_rate(self, obj: EvaluationRun):
+        return self._metric(obj, "answer_rate")
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("add/", wrap(evaluation.EvaluationRunAddView.as_view(model_admin=self)), name="knowledge_evaluationrun_add"),
+            path("<int:pk>/change/", wrap(evaluation.EvaluationRunDetailView.as_view(model_admin=self)), name="knowledge_evaluationrun_change"),
+            path("<int:pk>/rerun/", wrap(evaluation.EvaluationRunRerunView.as_view(model_admin=self)), name="knowledge_evaluationrun_rerun"),
+            *[u for u in super().get_urls() if getattr(u, "name", None) not in ("knowledge_evaluationrun_add", "knowledge_evaluationrun_change")],
+        ]
