@@ -59,6 +59,10 @@ class Result:
     errors: int = 0
     seconds: float = 0.0
     note: str = ""
+    # CPU seconds the server processes (daphne/gunicorn and their PostgreSQL backends) used
+    # during the measured window: per reply it does not depend on what else the machine runs.
+    server_cpu: float | None = None
+    db_cpu: float | None = None
 
     def pct(self, q: float) -> float | None:
         if not self.latencies:
@@ -73,7 +77,33 @@ class Result:
     def row(self) -> str:
         p50, p99 = self.pct(0.50), self.pct(0.99)
         fmt = lambda v: "—" if v is None else f"{v:.1f}"  # noqa: E731
-        return f"| {self.name} | {fmt(p50)} | {fmt(p99)} | {self.rate:,.0f} | {self.count:,} | {self.errors} | {self.note} |"
+        cpu = "—"
+        if self.server_cpu is not None and self.count:
+            cpu = f"{self.server_cpu / self.count * 1000:.2f}"
+            if self.db_cpu:
+                cpu += f" + {self.db_cpu / self.count * 1000:.2f}"
+        return f"| {self.name} | {fmt(p50)} | {fmt(p99)} | {self.rate:,.0f} | {self.count:,} | {self.errors} | {cpu} | {self.note} |"
+
+
+def cpu_seconds(pids: list[int], db_name: str = "") -> tuple[float, float]:
+    """(CPU seconds of ``pids`` and their children, of PostgreSQL backends serving ``db_name``) from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = db = 0.0
+    wanted = set(pids)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            if int(entry.name) in wanted or int(fields[1]) in wanted:  # fields[1]: the parent pid
+                server += used
+            elif db_name and f" {db_name} ".encode() in (entry / "cmdline").read_bytes():
+                db += used
+        except (OSError, IndexError, ValueError):
+            continue
+    return server, db
+
 
 
 def free_port() -> int:
@@ -178,6 +208,12 @@ class Servers:
         argv = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(config), "-w", "2", "-b", f"127.0.0.1:{port}", "-k", "sync", "csbot.wsgi:application"]
         self.start(argv, port)
         return port
+
+    def spy(self, out: str, seconds: float) -> subprocess.Popen:
+        """py-spy (if installed) samples the first daphne process for the paced chat phase."""
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        argv = [spy, "record", "--pid", str(self.procs[0].pid), "--duration", str(int(seconds + 4)), "--format", "raw", "--output", out, "--nonblocking"]
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def server_latencies(self) -> list[int]:
         """The pipeline's own latency_ms (analysis + decision) of every bot reply stored."""
@@ -308,12 +344,30 @@ async def chat_client(port: int, site_key: str, qs: list[str], result: Result, s
             await ws.close()
 
 
-async def run_clients(make, n: int, seconds: float, warmup: float, ramp: float, ports: list[int]) -> float:
-    """Start ``n`` clients spread over ``ports`` (as nginx would spread them over daphne processes)."""
+async def cpu_window(result: Result | None, measure_from: float, stop_at: float) -> None:
+    """Record on ``result`` the CPU the servers used between the two monotonic instants."""
+    await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+    before = cpu_seconds(CPU_PIDS, CPU_DB)
+    await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+    after = cpu_seconds(CPU_PIDS, CPU_DB)
+    if result is not None:
+        result.server_cpu, result.db_cpu = after[0] - before[0], after[1] - before[1]
+
+
+# Set by main(): the server processes and database whose CPU time each phase reports.
+CPU_PIDS: list[int] = []
+CPU_DB = ""
+
+
+async def run_clients(make, n: int, seconds: float, warmup: float, ramp: float, ports: list[int], result: Result | None = None) -> float:
+    """Start ``n`` clients spread over ``ports`` (as nginx would spread them over daphne processes).
+
+    With ``result``, the servers' CPU time over the measured window is recorded on it."""
     start = time.monotonic()
     measure_from = start + ramp + warmup
     stop_at = measure_from + seconds
-    await asyncio.gather(*(make(ports[i % len(ports)], stop_at, measure_from, ramp * i / max(1, n)) for i in range(n)))
+
+    await asyncio.gather(cpu_window(result, measure_from, stop_at), *(make(ports[i % len(ports)], stop_at, measure_from, ramp * i / max(1, n)) for i in range(n)))
     return seconds
 
 
@@ -434,7 +488,7 @@ async def http_phase(name: str, port: int, conns: int, seconds: float, warmup: f
         finally:
             await http.close()
 
-    await asyncio.gather(*(client(i) for i in range(conns)))
+    await asyncio.gather(cpu_window(result, measure_from, stop_at), *(client(i) for i in range(conns)))
     result.seconds = seconds
     return result
 
@@ -472,33 +526,59 @@ async def measure(args: argparse.Namespace, servers: Servers, site_key: str, por
     print("warming up the chat pipeline …", file=sys.stderr)
     for each in ports:
         await warm_up(each, site_key, qs)
+    only = set(args.only.split(",")) if args.only else {"echo", "group", "chat", "rest"}
+    if "echo" in only:
+        results += await echo_phases(args, ports)
+    if "group" in only:
+        print("channel-layer group round trip …", file=sys.stderr)
+        results.append(await group_round_trip(servers.env, n, secs, warm))
+    if "chat" in only:
+        spy = servers.spy(args.spy, secs) if args.spy else None
+        results += await chat_phases(args, site_key, ports, qs)
+        if spy is not None:
+            spy.wait()
+    if "rest" in only:
+        results += await rest_phases(args, port, gunicorn_port, qs)
+    return results
+
+
+async def echo_phases(args: argparse.Namespace, ports: list[int]) -> list[Result]:
+    results: list[Result] = []
+    n, secs, warm, ramp = args.visitors, args.seconds, 2.0, 2.0
     print("ws echo, paced …", file=sys.stderr)
     r = Result(f"ws echo /ws/ping/, {n} visitors × 1 msg/s", note="bare consumer")
-    r.seconds = await run_clients(lambda p, stop, mf, d: echo_client(p, r, stop, mf, paced=True, start_delay=d), n, secs, warm, ramp, ports)
+    r.seconds = await run_clients(lambda p, stop, mf, d: echo_client(p, r, stop, mf, paced=True, start_delay=d), n, secs, warm, ramp, ports, result=r)
     results.append(r)
 
     print("ws echo, saturated …", file=sys.stderr)
     r = Result(f"ws echo /ws/ping/, {args.saturate} closed-loop clients", note="bare consumer, saturated")
-    r.seconds = await run_clients(lambda p, stop, mf, d: echo_client(p, r, stop, mf, paced=False, start_delay=d), args.saturate, secs / 2, warm, 0.5, ports)
+    r.seconds = await run_clients(lambda p, stop, mf, d: echo_client(p, r, stop, mf, paced=False, start_delay=d), args.saturate, secs / 2, warm, 0.5, ports, result=r)
     results.append(r)
+    return results
 
-    print("channel-layer group round trip …", file=sys.stderr)
-    results.append(await group_round_trip(servers.env, n, secs, warm))
 
+async def chat_phases(args: argparse.Namespace, site_key: str, ports: list[int], qs: list[str]) -> list[Result]:
+    results: list[Result] = []
+    n, secs, warm, ramp = args.visitors, args.seconds, 2.0, 2.0
     print("chat, paced …", file=sys.stderr)
     stats = ChatStats()
     r = Result(f"chat turn /ws/chat/, {n} visitors × 1 msg/s", note="")
-    r.seconds = await run_clients(lambda p, stop, mf, d: chat_client(p, site_key, qs, r, stats, stop, mf, paced=True, start_delay=d), n, secs, warm, ramp, ports)
+    r.seconds = await run_clients(lambda p, stop, mf, d: chat_client(p, site_key, qs, r, stats, stop, mf, paced=True, start_delay=d), n, secs, warm, ramp, ports, result=r)
     r.note = f"send → bot reply; {stats.sessions} sessions, {stats.handed_over} handed to a person, {stats.timeouts} no reply in 10 s"
     results.append(r)
 
     print("chat, saturated …", file=sys.stderr)
     stats = ChatStats()
     r = Result(f"chat turn /ws/chat/, {args.saturate} closed-loop visitors", note="")
-    r.seconds = await run_clients(lambda p, stop, mf, d: chat_client(p, site_key, qs, r, stats, stop, mf, paced=False, start_delay=d), args.saturate, secs / 2, warm, 0.5, ports)
+    r.seconds = await run_clients(lambda p, stop, mf, d: chat_client(p, site_key, qs, r, stats, stop, mf, paced=False, start_delay=d), args.saturate, secs / 2, warm, 0.5, ports, result=r)
     r.note = f"saturated; {stats.handed_over} handed over, {stats.timeouts} no reply in 10 s"
     results.append(r)
+    return results
 
+
+async def rest_phases(args: argparse.Namespace, port: int, gunicorn_port: int | None, qs: list[str]) -> list[Result]:
+    results: list[Result] = []
+    secs = args.seconds
     print("REST on daphne …", file=sys.stderr)
     results.append(await http_phase("GET /healthz (bare JSON view) on daphne", port, args.rest_conns, secs / 2, 1.0, chat=False, qs=qs))
     results.append(await http_phase("POST /api/v1/chat on daphne", port, args.rest_conns, secs / 2, 1.0, chat=True, qs=qs))
@@ -521,8 +601,8 @@ def report(args: argparse.Namespace, results: list[Result], pipeline_ms: list[in
         f"Run: {time.strftime('%Y-%m-%d %H:%M')} · {mode} · {os.cpu_count()} cores (load average {args.load_before:.1f} before the run) · Python {platform.python_version()} · "
         f"{args.visitors} paced visitors, {args.saturate} closed-loop clients, {args.rest_conns} HTTP connections, {args.seconds:.0f} s per paced phase.",
         "",
-        "| phase | p50 ms | p99 ms | per s | measured | errors | note |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| phase | p50 ms | p99 ms | per s | measured | errors | server CPU ms each (+ PostgreSQL) | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         *[r.row() for r in results],
     ]
     if pipeline_ms:
@@ -556,6 +636,8 @@ def main() -> None:
     parser.add_argument("--rest-conns", type=int, default=32)
     parser.add_argument("--ws-procs", type=int, default=1, help="daphne processes serving WebSockets (clients are spread over them, as nginx would); needs --production for more than 1")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per paced phase (saturated/REST phases take half)")
+    parser.add_argument("--only", default="", help="comma-separated phases to run: echo,group,chat,rest (default: all)")
+    parser.add_argument("--spy", default="", help="profile the first daphne process with py-spy during the paced chat phase; writes collapsed stacks to this file")
     parser.add_argument("--write", action="store_true", help="append the report to bench/results/chat.md")
     args = parser.parse_args()
     if args.seconds > 120 or args.visitors > 1000:
@@ -570,6 +652,9 @@ def main() -> None:
         site_key = servers.prepare()
         ports = [servers.daphne() for _ in range(args.ws_procs)]
         gunicorn_port = servers.gunicorn() if args.production else None
+        global CPU_DB
+        CPU_PIDS[:] = [proc.pid for proc in servers.procs]
+        CPU_DB = servers.db_name if args.production else ""
         results = asyncio.run(measure(args, servers, site_key, ports, gunicorn_port))
         text = report(args, results, servers.server_latencies())
     finally:

@@ -36,8 +36,11 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-def _error_schema() -> type[ErrorSerializer]:
-    return ErrorSerializer
+def _errors(descriptions: dict[int, str], *, token: bool = True) -> dict[int, OpenApiResponse]:
+    """OpenAPI error responses (``{code, detail}``) by status; ``token`` adds the session-token ones."""
+    if token:
+        descriptions = {401: "token_required", 403: "invalid_token", **descriptions}
+    return {status: OpenApiResponse(ErrorSerializer, description=text) for status, text in sorted(descriptions.items())}
 
 
 def _client_ip(request: Request) -> str:
@@ -125,12 +128,7 @@ class ChatTurnApi(APIView):
         request=InputSerializer,
         responses={
             200: OutputSerializer,
-            400: OpenApiResponse(_error_schema(), description="empty_message / message_too_long / malformed_body / invalid"),
-            401: OpenApiResponse(_error_schema(), description="token_required"),
-            403: OpenApiResponse(_error_schema(), description="invalid_token"),
-            404: OpenApiResponse(_error_schema(), description="session_not_found"),
-            409: OpenApiResponse(_error_schema(), description="session_closed"),
-            429: OpenApiResponse(_error_schema(), description="rate_limited"),
+            **_errors({400: "empty_message / message_too_long / malformed_body / invalid", 404: "session_not_found", 409: "session_closed", 429: "rate_limited"}),
         },
     )
     def post(self, request: Request) -> Response:
@@ -196,9 +194,7 @@ class SessionHistoryApi(APIView):
         ],
         responses={
             200: OutputSerializer,
-            401: OpenApiResponse(_error_schema(), description="token_required"),
-            403: OpenApiResponse(_error_schema(), description="invalid_token"),
-            404: OpenApiResponse(_error_schema(), description="session_not_found"),
+            **_errors({404: "session_not_found"}),
         },
     )
     def get(self, request: Request, session_id: str) -> Response:
@@ -233,11 +229,7 @@ class MessageFeedbackApi(APIView):
         request=InputSerializer,
         responses={
             200: OutputSerializer,
-            400: OpenApiResponse(_error_schema(), description="invalid_feedback / malformed_body / invalid"),
-            401: OpenApiResponse(_error_schema(), description="token_required"),
-            403: OpenApiResponse(_error_schema(), description="invalid_token"),
-            404: OpenApiResponse(_error_schema(), description="message_not_found"),
-            409: OpenApiResponse(_error_schema(), description="not_rateable"),
+            **_errors({400: "invalid_feedback / malformed_body / invalid", 404: "message_not_found", 409: "not_rateable"}),
         },
     )
     def post(self, request: Request, message_id: str) -> Response:
@@ -262,7 +254,7 @@ class WidgetConfigApi(APIView):
         welcome_html = serializers.CharField()
         theme_color = serializers.CharField()
 
-    @extend_schema(operation_id="widget_config", responses={200: OutputSerializer, 404: OpenApiResponse(_error_schema(), description="site_not_found")})
+    @extend_schema(operation_id="widget_config", responses={200: OutputSerializer, **_errors({404: "site_not_found"}, token=False)})
     def get(self, request: Request, site_key: str) -> Response:
         from .services.understanding import answer_html
 

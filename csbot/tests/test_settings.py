@@ -18,6 +18,8 @@ django.setup()
 print(json.dumps({
     "db": settings.DATABASES["default"]["ENGINE"],
     "db_name": settings.DATABASES["default"]["NAME"],
+    "db_pool": settings.DATABASES["default"].get("OPTIONS", {}).get("pool"),
+    "db_max_age": settings.DATABASES["default"].get("CONN_MAX_AGE"),
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "cache": settings.CACHES["default"]["BACKEND"],
@@ -70,6 +72,15 @@ def test_service_urls_switch_on_production_integrations(tmp_path):
     assert conf["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert conf["eager"] is False and conf["broker"] == "redis://cache.example:6379/1"
     assert conf["search"] == "elasticsearch"
+    # PostgreSQL through psycopg's pool: ASGI threads share connections instead of piling up.
+    assert conf["db_pool"]["max_size"] == 8 and conf["db_max_age"] == 0
+
+
+def test_database_pool_size_is_configurable_and_can_be_turned_off(tmp_path):
+    url = "postgres://u:p@db.example:5432/csbot"
+    assert load_settings(tmp_path, DJANGO_DEBUG="1", DATABASE_URL=url, DJANGO_DB_POOL_SIZE="3")["db_pool"]["max_size"] == 3
+    conf = load_settings(tmp_path, DJANGO_DEBUG="1", DATABASE_URL=url, DJANGO_DB_POOL_SIZE="0", DJANGO_CONN_MAX_AGE="30")
+    assert conf["db_pool"] is None and conf["db_max_age"] == 30
 
 
 def test_secret_key_is_required_when_debug_is_off(tmp_path):

@@ -128,3 +128,26 @@ def test_jieba_character_vectors_are_cached_on_disk(model_dir):
         return float(vectors[index[a]] @ vectors[index[b]])
 
     assert sim("歌", "曲") > sim("歌", "泻")
+
+
+@pytest.mark.parametrize("config", [{}, {"char_vectors": 0}, {"char_ngrams": (1, 3)}])
+def test_linear_single_text_fast_path_equals_the_pipeline(config, tiny_examples, tmp_path):
+    """Chat turns classify one message at a time through ``FastScorer``; it must give exactly
+    the margins scikit-learn's pipeline gives, before and after a save/load round trip."""
+    texts = [t for t, _ in tiny_examples]
+    model = new_classifier("linear", **config).fit(texts, [l for _, l in tiny_examples])
+    probes = [*texts, "完全没见过的句子", "a", "😀", ""]
+    for current in (model, load_classifier(model.save(tmp_path / "m"))):
+        scorer = current._fast_scorer()
+        assert scorer is not None
+        expected = current.pipeline.decision_function(probes)
+        got = np.stack([scorer.scores(p) for p in probes])
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+        top = [current.labels[i] for i in np.argsort(-expected[0], kind="stable")[:3]]
+        assert [name for name, _ in current.rank(probes[0])] == top
+
+
+def test_linear_fast_path_steps_aside_for_pipelines_it_does_not_know(tiny_examples):
+    model = new_classifier("linear", use_words=True).fit([t for t, _ in tiny_examples], [l for _, l in tiny_examples])
+    assert model._fast_scorer() is None
+    assert len(model.rank("你好")) == 3
