@@ -124,15 +124,15 @@ class _Echo:
         return value
 
 
-def csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
+def csv_stream(header: list[Any], rows: Iterable[list[Any]]) -> Iterator[str]:
     """CSV lines one by one (never the whole file in memory), the first with a UTF-8 BOM."""
     writer = csv.writer(_Echo())
-    yield CSV_BOM + writer.writerow(header)
+    yield CSV_BOM + writer.writerow([str(column) for column in header])
     for row in rows:
         yield writer.writerow(["" if v is None else v for v in row])
 
 
-def csv_response(name: str, header: list[str], rows: Iterable[list[Any]]) -> StreamingHttpResponse:
+def csv_response(name: str, header: list[Any], rows: Iterable[list[Any]]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(csv_stream(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localtime():%Y%m%d-%H%M}.csv"'
     return response
@@ -142,7 +142,11 @@ def _local(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-CONVERSATION_COLUMNS = ["会话ID", "开始时间", "最近活动", "渠道", "状态", "接入站点", "访客", "外部用户ID", "接待坐席", "消息数", "是否转人工", "满意度", "满意度评价", "结束原因", "结束时间"]
+# Headers in the reader's language (lazy: translated when the file is written).
+CONVERSATION_COLUMNS = [
+    _("会话 ID"), _("开始时间"), _("最近活动"), _("渠道"), _("状态"), _("接入站点"), _("访客"), _("外部用户 ID"),
+    _("接待坐席"), _("消息数"), _("是否转人工"), _("满意度"), _("满意度评价"), _("结束原因"), _("结束时间"),
+]
 
 
 def conversation_rows(queryset: QuerySet[Conversation]) -> Iterator[list[Any]]:
@@ -158,12 +162,14 @@ def conversation_rows(queryset: QuerySet[Conversation]) -> Iterator[list[Any]]:
         yield [
             str(c.pk), _local(c.created_at), _local(c.last_activity_at), c.get_channel_display(), c.get_status_display(),
             c.site_key.name if c.site_key_id else "", str(c.visitor), c.visitor.external_id or "",
-            c.assigned_agent.get_username() if c.assigned_agent_id else "", c.last_seq, "是" if c._escalated else "否",
+            c.assigned_agent.get_username() if c.assigned_agent_id else "", c.last_seq, gettext("是") if c._escalated else gettext("否"),
             c.csat_rating, c.csat_comment, c.get_close_reason_display() if c.close_reason else "", _local(c.closed_at),
         ]
 
 
-MESSAGE_COLUMNS = ["会话ID", "序号", "时间", "发送方", "类型", "坐席", "内容", "意图", "置信度", "命中条目", "有帮助", "评分", "评价"]
+MESSAGE_COLUMNS = [
+    _("会话 ID"), _("序号"), _("时间"), _("发送方"), _("类型"), _("坐席"), _("内容"), _("意图"), _("置信度"), _("命中条目"), _("有帮助"), _("评分"), _("评价"),
+]
 
 
 def message_rows(conversations: QuerySet[Conversation]) -> Iterator[list[Any]]:
@@ -179,7 +185,7 @@ def message_rows(conversations: QuerySet[Conversation]) -> Iterator[list[Any]]:
             str(m.conversation_id), m.seq, _local(m.created_at), m.get_sender_display(), m.get_kind_display(),
             m.agent.get_username() if m.agent_id else "", m.text, m.intent,
             "" if m.confidence is None else round(m.confidence, 4), m.matched_entry.external_id if m.matched_entry_id else "",
-            "" if feedback is None or feedback.helpful is None else ("是" if feedback.helpful else "否"),
+            "" if feedback is None or feedback.helpful is None else (gettext("是") if feedback.helpful else gettext("否")),
             feedback.rating if feedback else "", feedback.comment if feedback else "",
         ]
 

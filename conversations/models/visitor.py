@@ -5,7 +5,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from csbot.models import TimeStampedModel
 
@@ -28,4 +28,4 @@ class Visitor(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return self.display_name or self.external_id or f"访客 {str(self.id)[:8]}"
+        return self.display_name or self.external_id or gettext("访客 %(id)s") % {"id": str(self.id)[:8]}

@@ -127,7 +127,7 @@ def _csv(response) -> list[list[str]]:
 def test_export_of_the_filtered_conversations(manager_client, chats):
     response = manager_client.get(reverse("admin:conversations_conversation_export"), {"channel__exact": "web"})
     rows = _csv(response)
-    assert rows[0][:5] == ["会话ID", "开始时间", "最近活动", "渠道", "状态"]
+    assert rows[0][:5] == ["会话 ID", "开始时间", "最近活动", "渠道", "状态"]
     by_id = {r[0]: r for r in rows[1:]}
     assert set(by_id) == {str(chats["refund"].pk), str(chats["escalated"].pk)}
     escalated = dict(zip(rows[0], by_id[str(chats["escalated"].pk)]))
@@ -138,7 +138,7 @@ def test_export_of_the_filtered_conversations(manager_client, chats):
 def test_export_of_the_messages_of_the_filtered_conversations(manager_client, chats, kb_entries):
     rows = _csv(manager_client.get(reverse("admin:conversations_conversation_export_messages"), {"q": "退款"}))
     header, body = rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
-    assert header[:7] == ["会话ID", "序号", "时间", "发送方", "类型", "坐席", "内容"]
+    assert header[:7] == ["会话 ID", "序号", "时间", "发送方", "类型", "坐席", "内容"]
     assert [(r["序号"], r["发送方"], r["内容"]) for r in body] == [("1", "访客", "退款多久能到账"), ("2", "机器人", "1–3 个工作日")]
     assert (body[1]["意图"], body[1]["置信度"], body[1]["命中条目"], body[1]["有帮助"], body[1]["评价"]) == ("refund", "0.87", "T-REF-1", "否", "太慢了")
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from csbot.errors import ApplicationError
 from nlp.datasets import DatasetError, data_hash, database_examples, read_labelled
@@ -80,13 +81,13 @@ def model_train(
     from nlp.classifier import new_classifier
 
     if backend not in ClassifierBackend.values:
-        raise ApplicationError("nlu_backend_unknown", f"未知算法 {backend!r}，可选：{', '.join(ClassifierBackend.values)}")
+        raise ApplicationError("nlu_backend_unknown", _("未知算法 %(name)s，可选：%(choices)s") % {"name": repr(backend), "choices": ", ".join(ClassifierBackend.values)})
     source = str(data_path) if data_path else ("database" if examples is None else "examples")
     try:
         if examples is None:
             examples = read_labelled(data_path) if data_path else database_examples()
         if len({label for _, label in examples}) < 2:
-            raise ApplicationError("nlu_data_too_small", "训练至少需要两个带例句的意图")
+            raise ApplicationError("nlu_data_too_small", _("训练至少需要两个带例句的意图"))
     except (DatasetError, ApplicationError) as exc:
         error = exc if isinstance(exc, ApplicationError) else ApplicationError("nlu_data_invalid", str(exc))
         if version is not None:  # a row the admin created must not stay "training" forever
@@ -121,7 +122,7 @@ def model_train(
         version.save(update_fields=["status", "error", "training_seconds", "updated_at"])
         logger.exception("training model version %s failed", version.pk)
         shutil.rmtree(directory, ignore_errors=True)
-        raise ApplicationError("nlu_training_failed", f"训练失败：{exc}") from exc
+        raise ApplicationError("nlu_training_failed", _("训练失败：%(error)s") % {"error": exc}) from exc
     version.status = ModelStatus.READY
     version.artifact_path = str(directory)
     version.training_seconds = round(seconds, 2)
@@ -138,9 +139,9 @@ def model_activate(version: ModelVersion) -> ModelVersion:
     """Make ``version`` the only active one; it must be ready and its artifact present."""
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != ModelStatus.READY:
-        raise ApplicationError("nlu_version_not_ready", "只能启用训练成功的模型版本")
+        raise ApplicationError("nlu_version_not_ready", _("只能启用训练成功的模型版本"))
     if not version.artifact_path or not (Path(version.artifact_path) / "meta.json").is_file():
-        raise ApplicationError("nlu_artifact_missing", f"模型文件不存在：{version.artifact_path}")
+        raise ApplicationError("nlu_artifact_missing", _("模型文件不存在：%(path)s") % {"path": version.artifact_path})
     ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False, updated_at=timezone.now())
     if not version.is_active:
         version.is_active = True
@@ -159,9 +160,9 @@ def model_evaluate(*, path: str | Path, version: ModelVersion | None = None, sav
 
     version = version or active_version()
     if version is None:
-        raise ApplicationError("nlu_no_active_model", "没有启用的意图模型，请先运行 nlu_train --activate")
+        raise ApplicationError("nlu_no_active_model", _("没有启用的意图模型，请先运行 nlu_train --activate"))
     if version.status != ModelStatus.READY:
-        raise ApplicationError("nlu_version_not_ready", "该模型版本不可用")
+        raise ApplicationError("nlu_version_not_ready", _("该模型版本不可用"))
     try:
         examples = read_labelled(path)
     except DatasetError as exc:
