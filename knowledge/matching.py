@@ -36,7 +36,7 @@ from .search.local import BuiltIndex, analyse_text, current_index, synonym_expan
 
 logger = logging.getLogger(__name__)
 
-MATCHER_VERSION = "m6"  # bump when features or training change: old persisted models are ignored
+MATCHER_VERSION = "m7"  # bump when features or training change: old persisted models are ignored
 MAX_TRAINING_QUERIES = 2000
 # texts → for each text the classifier's top intents as (name, probability), best first
 IntentFn = Callable[[list[str]], list[list[tuple[str, float]]]]
@@ -46,6 +46,12 @@ IntentFn = Callable[[list[str]], list[list[tuple[str, float]]]]
 def text_tokens(text: str) -> tuple[str, ...]:
     """jieba tokens of a KB text (cached: every candidate's texts are compared on every query)."""
     return analyse_text(text)[1]
+
+
+@lru_cache(maxsize=200_000)
+def normalised_text(text: str) -> str:
+    """A KB text as the index (and its sentence embeddings) hold it."""
+    return analyse_text(text)[0]
 
 
 def _kb_slugs(built: BuiltIndex) -> frozenset[str]:
@@ -78,7 +84,7 @@ def training_search(built: BuiltIndex):
     """The search function training uses: the local index with units/entries hidden."""
 
     def search(text: str, tokens: tuple[str, ...], exclude_units: Sequence[int], exclude_docs: Sequence[int]) -> list[TrainingHit]:
-        hits = built.index.search(text, tokens, limit=TOP_N, exclude_units=exclude_units, exclude_docs=exclude_docs)
+        hits = built.candidates(text, tokens, limit=TOP_N, exclude_units=exclude_units, exclude_docs=exclude_docs)
         centroids = built.index.centroid_cosines(text, tokens, [h.doc for h in hits], exclude_units=exclude_units)
         out = []
         for h, centroid in zip(hits, centroids):
@@ -153,7 +159,9 @@ def matcher_build(
     """
     expand = synonym_expander(built.synonyms)
     slugs = _kb_slugs(built)
-    embedder_path = getattr(embedder, "path", "") if embedder is not None else ""
+    embedder_path = embedder.cache_name() if embedder is not None else ""
+    if embedder is not None and built.unit_vectors is not None:
+        embedder_path += "+dense"  # candidates include the nearest entries by embedding
     key = _content_key(built, embedder_path, intent_version if intent_fn is not None else None)
     path = (model_dir or Path(settings.CSBOT_MODEL_DIR)) / "kb_matcher" / f"{key}.json"
     model: MatcherModel | None = None
@@ -168,7 +176,8 @@ def matcher_build(
         started = time.perf_counter()
         queries = pseudo_queries(built, intent_fn=intent_fn)
         training = build_training_set(
-            queries, training_search(built), text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder
+            queries, training_search(built), text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder,
+            embed_key=normalised_text,
         )
         try:
             model = train_matcher(training, meta={"key": key, "queries": len(queries)})
@@ -180,7 +189,7 @@ def matcher_build(
             model.save(path)
         except OSError:
             logger.warning("could not persist the matcher model to %s", path)
-    return Matcher(model=model, text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder)
+    return Matcher(model=model, text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder, embed_key=normalised_text)
 
 
 class _MatcherCache:
@@ -222,7 +231,8 @@ def current_matcher(built: BuiltIndex | None = None, *, wait: bool = False) -> M
 def _install(built: BuiltIndex, intent_version: int | None, intent_fn: IntentFn | None) -> None:
     from nlp.matcher.embeddings import get_embedder
 
-    matcher = matcher_build(built, embedder=get_embedder(), intent_fn=intent_fn, intent_version=intent_version)
+    embedder = built.embedder if built.embedder is not None else get_embedder()
+    matcher = matcher_build(built, embedder=embedder, intent_fn=intent_fn, intent_version=intent_version)
     _cache.matcher = matcher
     _cache.built = built
     _cache.intent_version = intent_version

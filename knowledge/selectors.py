@@ -249,8 +249,14 @@ def faq_match(analysis: Any, *, limit: int = 3) -> FaqMatch:
         return FaqMatch(MatchBand.FALLBACK, None, (), thresholds_for(None), backend=backend.name)
     hits = backend.search(text, tokens, limit=TOP_N)
     built = current_index()
-    if hits and backend.name != "local":
-        hits = _rescore_locally(built, text, tokens, hits)
+    if backend.name != "local":
+        from .search.local import add_dense_hits
+
+        if hits:
+            hits = _rescore_locally(built, text, tokens, hits)
+        # The candidates the matcher was trained on: ES's lexical hits plus the nearest by
+        # sentence embedding, as the local backend gives (no-op without NLP_EMBEDDING_MODEL).
+        hits = add_dense_hits(built, text, tokens, hits)
     matcher = current_matcher(built)
     ranking = tuple((r.name, float(r.probability)) for r in (getattr(analysis, "ranking", None) or ()))
     query = QueryView(

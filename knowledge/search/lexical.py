@@ -173,12 +173,17 @@ class LexicalIndex:
         limit: int = 10,
         exclude_units: Sequence[int] = (),
         exclude_docs: Sequence[int] = (),
+        include_docs: Sequence[int] = (),
     ) -> list[LexicalHit]:
-        """Best ``limit`` docs; ``exclude_*`` hide units/docs (used to build held-out training data)."""
+        """Best ``limit`` docs; ``exclude_*`` hide units/docs (used to build held-out training data).
+
+        ``include_docs`` (candidates found another way, e.g. by sentence embeddings) are
+        appended after the top ``limit`` with their own lexical score, even when it is 0.
+        """
         if self.n_units == 0:
             return []
         cols, weights = self.query_vector(text, tokens)
-        if cols.size == 0:
+        if cols.size == 0 and not len(include_docs):
             return []
         scores = self.unit_scores(cols, weights)
         if len(exclude_units):
@@ -192,16 +197,23 @@ class LexicalIndex:
         if len(exclude_docs):
             doc_scores[np.asarray(exclude_docs, dtype=np.int64)] = 0.0
         k = min(limit, len(doc_scores))
-        top = np.argpartition(-doc_scores, k - 1)[:k] if k < len(doc_scores) else np.arange(len(doc_scores))
+        if k <= 0:
+            top = np.zeros(0, dtype=np.int64)
+        elif k < len(doc_scores):
+            top = np.argpartition(-doc_scores, k - 1)[:k]
+        else:
+            top = np.arange(len(doc_scores))
         top = top[np.argsort(-doc_scores[top], kind="stable")]
+        chosen = [d for d in top.tolist() if doc_scores[d] > 0]
+        if len(include_docs):
+            known = set(chosen)
+            extra = [d for d in dict.fromkeys(int(d) for d in include_docs) if d not in known]
+            chosen.extend(sorted(extra, key=lambda d: -float(doc_scores[d])))
         hits = []
-        for d in top.tolist():
-            score = float(doc_scores[d])
-            if score <= 0:
-                break
+        for d in chosen:
             start = int(self.unit_start[d])
             end = int(self.unit_start[d + 1]) if d + 1 < len(self.unit_start) else self.n_units
-            hits.append(LexicalHit(doc=d, score=score, unit=start + int(np.argmax(scores[start:end]))))
+            hits.append(LexicalHit(doc=d, score=max(float(doc_scores[d]), 0.0), unit=start + int(np.argmax(scores[start:end]))))
         return hits
 
     def centroid_cosines(

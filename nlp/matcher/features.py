@@ -37,7 +37,12 @@ BASE_FEATURES = (
     "query_len_log",  # log of the question's length in characters
     "short_query",  # question of at most 4 characters: lexical evidence is thin
 )
-EMBEDDING_FEATURES = ("embedding_cosine", "embedding_rel_top")
+EMBEDDING_FEATURES = (
+    "embedding_cosine",  # best sentence-embedding cosine between the question and the entry's texts
+    "embedding_rel_top",  # that cosine minus the best candidate's
+    "embedding_centroid",  # cosine with the normalised mean of the entry's text vectors
+    "embedding_centroid_rel_top",  # that cosine minus the best candidate's
+)
 
 
 class CandidateLike(Protocol):
@@ -79,11 +84,14 @@ def candidate_features(
     kb_slugs: frozenset[str],
     centroids: np.ndarray | None = None,
     embeddings: np.ndarray | None = None,
+    embedding_centroids: np.ndarray | None = None,
 ) -> np.ndarray:
     """One feature row per hit (hits in search order).
 
     ``centroids``: the query's cosine with each hit's entry centroid (from the lexical index);
-    ``embeddings``: the best sentence-embedding cosine per hit, when a model is configured.
+    ``embeddings``: the best sentence-embedding cosine per hit, when a model is configured;
+    ``embedding_centroids``: the cosine with each hit's embedding centroid (defaults to
+    ``embeddings`` when not given, i.e. an entry of one text).
     """
     n = len(hits)
     width = len(feature_names(embeddings is not None))
@@ -151,6 +159,7 @@ def candidate_features(
             float(q_len <= 4),
         ]
         if embeddings is not None:
-            row.extend([float(embeddings[i]), float(embeddings[i] - embeddings.max())])
+            ecent = embeddings if embedding_centroids is None else embedding_centroids
+            row.extend([float(embeddings[i]), float(embeddings[i] - embeddings.max()), float(ecent[i]), float(ecent[i] - ecent.max())])
         rows[i] = row
     return rows

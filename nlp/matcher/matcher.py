@@ -67,16 +67,20 @@ class Matcher:
     expand: Callable[[Sequence[str]], list[str]]
     kb_slugs: frozenset[str]
     embedder: object | None = None  # nlp.matcher.embeddings.Embedder
+    # KB text → the form its embedding is cached under (the index's normalised text)
+    embed_key: Callable[[str], str] = str
 
     def probabilities(self, query: QueryView, hits: Sequence[CandidateLike], *, centroids: np.ndarray | None = None) -> np.ndarray:
         """Calibrated P(answers) of each hit, in the order given."""
         if not hits:
             return np.zeros(0)
-        cosines = None
+        cosines = embedding_centroids = None
         if self.embedder is not None:
-            cosines = self.embedder.best_cosines(query.text, [h.texts for h in hits])
+            key = self.embed_key
+            cosines, embedding_centroids = self.embedder.cosine_stats(query.text, [tuple(key(t) for t in h.texts) for h in hits])
         rows = candidate_features(
-            query, hits, text_tokens=self.text_tokens, expand=self.expand, kb_slugs=self.kb_slugs, centroids=centroids, embeddings=cosines
+            query, hits, text_tokens=self.text_tokens, expand=self.expand, kb_slugs=self.kb_slugs, centroids=centroids,
+            embeddings=cosines, embedding_centroids=embedding_centroids,
         )
         return self.model.predict_proba(rows)
 
@@ -89,6 +93,7 @@ def build_training_set(
     expand: Callable[[Sequence[str]], list[str]],
     kb_slugs: frozenset[str],
     embedder: object | None = None,
+    embed_key: Callable[[str], str] = str,
     hide_entry_share: float = 0.3,
     seed: int = 13,
 ) -> TrainingSet:
@@ -102,10 +107,12 @@ def build_training_set(
         if not hits:
             continue
         view = QueryView(query.text, query.tokens, query.intent, query.confidence, query.intent_probs)
-        cosines = embedder.best_cosines(query.text, [h.texts for h in hits]) if embedder is not None else None
+        cosines = embedding_centroids = None
+        if embedder is not None:
+            cosines, embedding_centroids = embedder.cosine_stats(query.text, [tuple(embed_key(t) for t in h.texts) for h in hits])
         feats = candidate_features(
             view, hits, text_tokens=text_tokens, expand=expand, kb_slugs=kb_slugs,
-            centroids=np.array([h.centroid for h in hits]), embeddings=cosines,
+            centroids=np.array([h.centroid for h in hits]), embeddings=cosines, embedding_centroids=embedding_centroids,
         )
         for hit, row in zip(hits, feats):
             rows.append(row)
