@@ -52,3 +52,19 @@ def test_demo_setup_loads_the_shop_and_a_second_run_changes_nothing():
     call_command("demo_setup", stdout=out)
     assert snapshot() == before
     assert "本次变更 0 条" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_users_get_their_roles_even_after_the_groups_were_flushed():
+    """The roles come from a data migration; after a ``flush`` (or a transactional test) they
+    are gone, and ``demo_setup`` must recreate them rather than fail."""
+    from django.contrib.auth.models import Group
+
+    from csbot.demo import demo_users_ensure
+    from csbot.roles import MANAGER_GROUP
+
+    Group.objects.all().delete()
+    demo_users_ensure()
+    manager = Group.objects.get(name=MANAGER_GROUP)
+    assert manager.permissions.filter(codename="change_entry").exists()
+    assert manager.user_set.filter(username="manager").exists()
