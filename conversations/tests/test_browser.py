@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from conversations.models import Feedback, Message
 from conversations.services import demo_site_key_ensure
+from csbot.testing import in_thread, live_daphne
 
 CHROMIUM = os.environ.get("CSBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -35,27 +34,12 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture
 def live_server_url(transactional_db, scripted_nlp):
     """A daphne process serving csbot (HTTP, static files and WebSockets) on a free port."""
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
     if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
         _unavailable(f"browser tests need Debian's chromium at {CHROMIUM} (make browsers)")
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         _unavailable("the live server runs in another process: needs DATABASE_URL (or an on-disk SQLite test database)")
-    # The child must open its own database connections, never share the parent's sockets.
-    connections.close_all()
-    server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
-    server.daemon = True
-    server.start()
-    if not server.ready.wait(timeout=30):
-        server.terminate()
-        raise RuntimeError("daphne did not start")
-    try:
-        yield f"http://127.0.0.1:{server.port.value}"
-    finally:
-        server.terminate()
-        server.join(timeout=10)
+    with live_daphne(warm=False) as url:
+        yield url
 
 
 @pytest.fixture
@@ -141,19 +125,6 @@ def test_the_widget_fills_a_phone_screen(demo_site, live_server_url, browser):
         page.screenshot(path=str(_artifact("widget-phone.png")))
     finally:
         page.close()
-
-
-def in_thread(fn):
-    """Run ORM code outside Playwright's event loop (Django refuses sync queries inside one)."""
-
-    def run():
-        try:
-            return fn()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _artifact(name: str) -> Path:

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from conversations.enums import MessageKind, Sender
 from conversations.models import Message
 from conversations.services import demo_site_key_ensure
 from csbot.demo import demo_users_ensure
+from csbot.testing import in_thread, live_daphne
 from knowledge.models import Entry, UnansweredDecision
 from knowledge.services import demo_kb_load
 
@@ -48,26 +47,12 @@ def demo_world(transactional_db):
 
 @pytest.fixture
 def live_server_url(demo_world):
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
     if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
         _unavailable(f"browser tests need Debian's chromium at {CHROMIUM} (make browsers)")
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         _unavailable("the live server runs in another process: needs DATABASE_URL (or an on-disk SQLite test database)")
-    connections.close_all()
-    server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
-    server.daemon = True
-    server.start()
-    if not server.ready.wait(timeout=30):
-        server.terminate()
-        raise RuntimeError("daphne did not start")
-    try:
-        yield f"http://127.0.0.1:{server.port.value}"
-    finally:
-        server.terminate()
-        server.join(timeout=10)
+    with live_daphne(warm=True) as url:
+        yield url
 
 
 @pytest.fixture
@@ -80,19 +65,6 @@ def browser():
             yield browser
         finally:
             browser.close()
-
-
-def in_thread(fn):
-    """Run ORM code outside Playwright's event loop (Django refuses sync queries inside one)."""
-
-    def run():
-        try:
-            return fn()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _ask(page, text: str):

@@ -1,0 +1,73 @@
+"""Support shared by the apps' browser tests: csbot served by a real daphne in a child process.
+
+Lives outside ``tests`` packages so every app's tests import the same code. Nothing here runs
+in production.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from typing import TypeVar
+
+from django.db import connections
+
+T = TypeVar("T")
+
+
+def connections_close_for_fork() -> None:
+    """Close every database connection of this process, pooled ones included.
+
+    A forked server must open its own connections: sharing a socket with the parent corrupts
+    both sessions. ``close_all`` only hands pooled connections back to psycopg's pool, so the
+    pools are closed too (this process re-creates its pool on the next query).
+    """
+    connections.close_all()
+    for connection in connections.all(initialized_only=True):
+        close_pool = getattr(connection, "close_pool", None)
+        if close_pool is not None and connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            close_pool()
+
+
+@contextmanager
+def live_daphne(*, warm: bool = True) -> Iterator[str]:
+    """Serve csbot (HTTP, static files, WebSockets) on a free port; yields its base URL.
+
+    With ``warm`` the models (jieba, intent model, KB matcher) are loaded here first, so the
+    forked server inherits them instead of training inside its event loop's process while a
+    browser waits (which can hold the GIL long enough for channel-layer reads to time out).
+    """
+    from channels.testing.live import make_application
+    from daphne.testing import DaphneProcess
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    if warm:
+        from conversations.services.understanding import warm_up
+
+        warm_up()
+    connections_close_for_fork()
+    server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
+    server.daemon = True
+    server.start()
+    if not server.ready.wait(timeout=30):
+        server.terminate()
+        raise RuntimeError("daphne did not start")
+    try:
+        yield f"http://127.0.0.1:{server.port.value}"
+    finally:
+        server.terminate()
+        server.join(timeout=10)
+
+
+def in_thread(fn: Callable[[], T]) -> T:
+    """Run ORM code outside Playwright's event loop (Django refuses sync queries inside one)."""
+
+    def run() -> T:
+        try:
+            return fn()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
