@@ -121,3 +121,19 @@ def test_channel_layer_and_cache_use_redis_when_redis_url_is_set():
     assert async_to_sync(roundtrip)()["n"] == 1
     cache.set("csbot-test-key", "v", 5)
     assert cache.get("csbot-test-key") == "v"
+
+
+def test_a_forked_celery_worker_drops_the_parents_database_pools():
+    """Pooled sockets inherited through fork must never be reused by the child process."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from csbot.celery import forget_inherited_database_pools
+
+    real = dict(DatabaseWrapper._connection_pools)  # this test process's own pools (CI: PostgreSQL)
+    DatabaseWrapper._connection_pools["inherited"] = object()  # what fork leaves behind
+    try:
+        forget_inherited_database_pools()
+        assert DatabaseWrapper._connection_pools == {}
+    finally:
+        DatabaseWrapper._connection_pools.clear()
+        DatabaseWrapper._connection_pools.update(real)
