@@ -58,6 +58,15 @@ MANAGER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# Permissions that are no model's add/change/delete/view: ``(app_label, codename)`` per group.
+# The managers' dashboard (the admin index with analytics) is one: agents do not see it.
+DASHBOARD_PERMISSION = "conversations.view_dashboard"
+EXTRA_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    AGENT_GROUP: (),
+    MANAGER_GROUP: (("conversations", "view_dashboard"),),
+}
+
+
 def codenames(spec: dict[str, dict[str, tuple[str, ...]]]) -> list[tuple[str, str]]:
     """``[(app_label, codename), ...]`` for a permission spec."""
     return [(app, f"{action}_{model}") for app, models in spec.items() for model, actions in models.items() for action in actions]
@@ -80,7 +89,7 @@ def sync_groups(apps) -> None:  # noqa: ANN001 - a migration's historical app re
     Permission = apps.get_model("auth", "Permission")
     for name, spec in ((AGENT_GROUP, AGENT_PERMISSIONS), (MANAGER_GROUP, MANAGER_PERMISSIONS)):
         group, _ = Group.objects.get_or_create(name=name)
-        for app, codename in codenames(spec):
+        for app, codename in [*codenames(spec), *EXTRA_PERMISSIONS[name]]:
             permission = Permission.objects.filter(content_type__app_label=app, codename=codename).first()
             if permission is not None:  # a model added by a later migration is granted by that migration
                 group.permissions.add(permission)

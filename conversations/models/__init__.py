@@ -3,6 +3,7 @@
 Visitors and their conversations (= sessions), the messages in them, feedback on bot
 answers, the site keys that embed the widget, and the reply templates managers edit.
 """
+from .analytics import DailyMetrics
 from .conversation import Conversation
 from .feedback import Feedback
 from .message import Message
@@ -10,4 +11,4 @@ from .site import SiteKey
 from .template import ReplyTemplate
 from .visitor import Visitor
 
-__all__ = ["Conversation", "Feedback", "Message", "ReplyTemplate", "SiteKey", "Visitor"]
+__all__ = ["Conversation", "DailyMetrics", "Feedback", "Message", "ReplyTemplate", "SiteKey", "Visitor"]

@@ -1,4 +1,6 @@
 """Celery: workers on CELERY_BROKER_URL, or eager (inline, in the caller's process) without it."""
+from celery.schedules import crontab
+
 from .env import env
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -18,3 +20,6 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 # Handoff: re-route chats an agent did not accept within the policy's timeout; fill free agent slots.
 CELERY_BEAT_SCHEDULE["handoff-queue-tick"] = {"task": "handoff.queue_tick", "schedule": 10.0}
+# Dashboard aggregates: hourly at minute 10 (so 00:10 stores yesterday), backfilling missing
+# days and refreshing days whose chats changed since (late closes, CSAT); today is always live.
+CELERY_BEAT_SCHEDULE["conversations-analytics-refresh"] = {"task": "conversations.analytics_refresh", "schedule": crontab(minute=10)}
