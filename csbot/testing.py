@@ -5,15 +5,51 @@ in production.
 """
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
-from django.db import connections
+from django.db import connection, connections
 
 T = TypeVar("T")
+
+CHROMIUM = os.environ.get("CSBOT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test whose service is missing — or fail it when CI says the services are there."""
+    import pytest
+
+    if os.environ.get("CSBOT_REQUIRE_SERVICES"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def browser_test_requirements() -> None:
+    """Debian's Chromium, and a test database another process can open (not in-memory SQLite)."""
+    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
+        unavailable(f"browser tests need Debian's chromium at {CHROMIUM} (make browsers)")
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        unavailable("the live server runs in another process: needs DATABASE_URL (or an on-disk SQLite test database)")
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Playwright's Chromium driving the Debian binary (Playwright cannot download browsers here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def connections_close_for_fork() -> None:
@@ -24,9 +60,9 @@ def connections_close_for_fork() -> None:
     pools are closed too (this process re-creates its pool on the next query).
     """
     connections.close_all()
-    for connection in connections.all(initialized_only=True):
-        close_pool = getattr(connection, "close_pool", None)
-        if close_pool is not None and connection.settings_dict.get("OPTIONS", {}).get("pool"):
+    for wrapper in connections.all(initialized_only=True):
+        close_pool = getattr(wrapper, "close_pool", None)
+        if close_pool is not None and wrapper.settings_dict.get("OPTIONS", {}).get("pool"):
             close_pool()
 
 

@@ -8,50 +8,31 @@ the fork, so the answers are deterministic and no model is trained.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from conversations.models import Feedback, Message
 from conversations.services import demo_site_key_ensure
-from csbot.testing import in_thread, live_daphne
+from csbot.testing import browser_test_requirements, chromium, in_thread, live_daphne
 
-CHROMIUM = os.environ.get("CSBOT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(os.environ.get("CSBOT_TEST_ARTIFACTS", "test-results"))
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CSBOT_REQUIRE_SERVICES"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def live_server_url(transactional_db, scripted_nlp):
     """A daphne process serving csbot (HTTP, static files and WebSockets) on a free port."""
-    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
-        _unavailable(f"browser tests need Debian's chromium at {CHROMIUM} (make browsers)")
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        _unavailable("the live server runs in another process: needs DATABASE_URL (or an on-disk SQLite test database)")
+    browser_test_requirements()
     with live_daphne(warm=False) as url:
         yield url
 
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
