@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from csbot.roles import AGENT_GROUP, MANAGER_GROUP
+from csbot.roles import AGENT_GROUP, MANAGER_GROUP, roles_ensure
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,7 @@ def demo_users_ensure() -> list[tuple[DemoUser, bool]]:
     from handoff.models import AgentProfile
 
     User = get_user_model()
-    needed = {demo.group for demo in DEMO_USERS if demo.group}
-    if Group.objects.filter(name__in=needed).count() < len(needed):
-        # The roles come from a data migration; a database flushed since (tests, a manual
-        # ``flush``) has lost them: recreate them from csbot.roles before assigning users.
-        from django.apps import apps
-
-        from .roles import sync_groups
-
-        sync_groups(apps)
+    roles_ensure()  # a flushed database has lost the groups the data migration made
     results = []
     for demo in DEMO_USERS:
         user = User.objects.filter(username=demo.username).first()

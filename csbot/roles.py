@@ -93,3 +93,16 @@ def sync_groups(apps) -> None:  # noqa: ANN001 - a migration's historical app re
             permission = Permission.objects.filter(content_type__app_label=app, codename=codename).first()
             if permission is not None:  # a model added by a later migration is granted by that migration
                 group.permissions.add(permission)
+
+
+def roles_ensure() -> None:
+    """Make sure both staff groups exist with their permissions (idempotent).
+
+    The data migrations create them; a database flushed since (``manage.py flush``, a
+    transactional test) has lost them, and ``demo_setup`` or a test fixture calls this first.
+    """
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    if Group.objects.filter(name__in=(AGENT_GROUP, MANAGER_GROUP)).count() < 2:
+        sync_groups(apps)

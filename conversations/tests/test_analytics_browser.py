@@ -10,13 +10,14 @@ from django.contrib.auth.models import Group
 
 from conversations.tests.test_analytics import scenario  # noqa: F401 - the fixture
 from conversations.tests.test_browser import _artifact, browser, live_server_url  # noqa: F401 - fixtures
-from csbot.roles import MANAGER_GROUP
+from csbot.roles import MANAGER_GROUP, roles_ensure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def boss(transactional_db):
+    roles_ensure()  # earlier transactional tests flushed the groups the data migration made
     manager = get_user_model().objects.create_user("boss", password="pw-boss-1", is_staff=True)
     manager.groups.add(Group.objects.get(name=MANAGER_GROUP))
     return manager
