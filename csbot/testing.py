@@ -66,6 +66,28 @@ def connections_close_for_fork() -> None:
             close_pool()
 
 
+def _forked_daphne_class() -> type:
+    from daphne.testing import DaphneProcess
+
+    class ForkedDaphne(DaphneProcess):
+        """daphne in a forked child that first drops what threads left behind in the parent.
+
+        Threads do not survive ``fork``: asgiref's single thread-sensitive executor, if an earlier
+        async test started its worker, would accept work in the child and never run it (every
+        consumer would hang in ``sync_to_async``); the channel layer object holds per-loop state.
+        """
+
+        def run(self) -> None:
+            from asgiref.sync import SyncToAsync
+            from channels.layers import channel_layers
+
+            SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+            channel_layers.backends.clear()
+            super().run()
+
+    return ForkedDaphne
+
+
 @contextmanager
 def live_daphne(*, warm: bool = True) -> Iterator[str]:
     """Serve csbot (HTTP, static files, WebSockets) on a free port; yields its base URL.
@@ -75,7 +97,6 @@ def live_daphne(*, warm: bool = True) -> Iterator[str]:
     browser waits (which can hold the GIL long enough for channel-layer reads to time out).
     """
     from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     if warm:
@@ -83,7 +104,7 @@ def live_daphne(*, warm: bool = True) -> Iterator[str]:
 
         warm_up()
     connections_close_for_fork()
-    server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
+    server = _forked_daphne_class()("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
     server.daemon = True
     server.start()
     if not server.ready.wait(timeout=30):
