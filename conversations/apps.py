@@ -1,7 +1,7 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ConversationsConfig(AppConfig):
     name = "conversations"
-    verbose_name = _("会话")
+    verbose_name = pgettext_lazy("app", "会话")  # the plural in English: "Conversations"

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from csbot.models import TimeStampedModel
 
@@ -25,7 +26,7 @@ class AgentProfile(TimeStampedModel):
 
     class Meta:
         verbose_name = _("坐席资料")
-        verbose_name_plural = _("坐席资料")
+        verbose_name_plural = pgettext_lazy("plural", "坐席资料")
         ordering = ["display_name"]
         constraints = [
             models.CheckConstraint(condition=Q(capacity__gte=1, capacity__lte=50), name="handoff_agent_capacity_range"),
@@ -56,7 +57,7 @@ class Escalation(models.Model):
 
     class Meta:
         verbose_name = _("转人工记录")
-        verbose_name_plural = _("转人工记录")
+        verbose_name_plural = pgettext_lazy("plural", "转人工记录")
         ordering = ["requested_at"]
         constraints = [
             # At most one open escalation per conversation: the queue can never hold a chat twice.
@@ -86,7 +87,7 @@ class CannedResponse(TimeStampedModel):
 
     class Meta:
         verbose_name = _("快捷回复")
-        verbose_name_plural = _("快捷回复")
+        verbose_name_plural = pgettext_lazy("plural", "快捷回复")
         ordering = ["shortcut"]
         constraints = [models.CheckConstraint(condition=~Q(text=""), name="handoff_canned_text_not_empty")]
 
@@ -128,7 +129,7 @@ class EscalationPolicy(TimeStampedModel):
 
     class Meta:
         verbose_name = _("转人工规则")
-        verbose_name_plural = _("转人工规则")
+        verbose_name_plural = pgettext_lazy("plural", "转人工规则")
         constraints = [
             models.CheckConstraint(condition=Q(negative_threshold__gte=0, negative_threshold__lte=1), name="handoff_policy_negative_range"),
             models.CheckConstraint(condition=Q(angry_threshold__gte=0, angry_threshold__lte=1), name="handoff_policy_angry_range"),
@@ -166,7 +167,7 @@ class BusinessHours(models.Model):
 
     class Meta:
         verbose_name = _("工作时间")
-        verbose_name_plural = _("工作时间")
+        verbose_name_plural = pgettext_lazy("plural", "工作时间")
         ordering = ["weekday", "opens_at"]
         constraints = [
             models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="handoff_hours_weekday_range"),
@@ -192,7 +193,7 @@ class LeftMessage(TimeStampedModel):
 
     class Meta:
         verbose_name = _("访客留言")
-        verbose_name_plural = _("访客留言")
+        verbose_name_plural = pgettext_lazy("plural", "访客留言")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(contact=""), name="handoff_leftmessage_contact_not_empty"),
@@ -210,5 +211,5 @@ class AgentConsole(Escalation):
     class Meta:
         proxy = True
         verbose_name = _("坐席工作台")
-        verbose_name_plural = _("坐席工作台")
+        verbose_name_plural = pgettext_lazy("plural", "坐席工作台")
         default_permissions = ()

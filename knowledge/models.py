@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from csbot.models import TimeStampedModel
 
@@ -40,7 +41,7 @@ class Category(TimeStampedModel):
 
     class Meta:
         verbose_name = _("分类")
-        verbose_name_plural = _("分类")
+        verbose_name_plural = pgettext_lazy("plural", "分类")
         ordering = ["sort_order", "name"]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="knowledge_category_unique_name_in_parent"),
@@ -77,7 +78,7 @@ class Entry(TimeStampedModel):
 
     class Meta:
         verbose_name = _("FAQ 条目")
-        verbose_name_plural = _("FAQ 条目")
+        verbose_name_plural = pgettext_lazy("plural", "FAQ 条目")
         ordering = ["external_id"]
         # updated_at / valid_until: kb_fingerprint reads the newest edit and counts expired entries
         # on every process's change check; without these a 100k-entry KB makes that a table scan.
@@ -104,7 +105,7 @@ class SimilarQuestion(TimeStampedModel):
 
     class Meta:
         verbose_name = _("相似问法")
-        verbose_name_plural = _("相似问法")
+        verbose_name_plural = pgettext_lazy("plural", "相似问法")
         ordering = ["entry_id", "id"]
         indexes = [models.Index(fields=["updated_at"])]
         constraints = [
@@ -128,7 +129,7 @@ class SynonymGroup(TimeStampedModel):
 
     class Meta:
         verbose_name = _("同义词组")
-        verbose_name_plural = _("同义词组")
+        verbose_name_plural = pgettext_lazy("plural", "同义词组")
         ordering = ["canonical"]
         constraints = [models.CheckConstraint(condition=~Q(canonical=""), name="knowledge_synonym_canonical_not_empty")]
 
@@ -159,7 +160,7 @@ class Revision(models.Model):
 
     class Meta:
         verbose_name = _("修订记录")
-        verbose_name_plural = _("修订记录")
+        verbose_name_plural = pgettext_lazy("plural", "修订记录")
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=Q(action__in=RevisionAction.values), name="knowledge_revision_action_valid")]
 
@@ -180,7 +181,7 @@ class MatchThreshold(TimeStampedModel):
 
     class Meta:
         verbose_name = _("匹配阈值")
-        verbose_name_plural = _("匹配阈值")
+        verbose_name_plural = pgettext_lazy("plural", "匹配阈值")
         ordering = ["category__sort_order", "category__name"]
         constraints = [
             models.UniqueConstraint(fields=["category"], condition=Q(category__isnull=True), name="knowledge_threshold_one_global"),
@@ -219,7 +220,7 @@ class UnansweredDecision(models.Model):
 
     class Meta:
         verbose_name = _("已处理问题")
-        verbose_name_plural = _("已处理问题")
+        verbose_name_plural = pgettext_lazy("plural", "已处理问题")
         ordering = ["-decided_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(action__in=CurationAction.values), name="knowledge_decision_action_valid"),
@@ -236,7 +237,7 @@ class UnansweredQuestion(UnansweredDecision):
     class Meta:
         proxy = True
         verbose_name = _("待处理问题")
-        verbose_name_plural = _("待处理问题")
+        verbose_name_plural = pgettext_lazy("plural", "待处理问题")
         default_permissions = ()
 
 
@@ -257,7 +258,7 @@ class EvaluationRun(models.Model):
 
     class Meta:
         verbose_name = _("评估运行")
-        verbose_name_plural = _("评估运行")
+        verbose_name_plural = pgettext_lazy("plural", "评估运行")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=EvaluationStatus.values), name="knowledge_evalrun_status_valid"),

@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from csbot.models import TimeStampedModel
 
@@ -25,7 +26,7 @@ class Intent(TimeStampedModel):
 
     class Meta:
         verbose_name = _("意图")
-        verbose_name_plural = _("意图")
+        verbose_name_plural = pgettext_lazy("plural", "意图")
         ordering = ["name"]
         constraints = [models.CheckConstraint(condition=Q(name__regex=r"^[a-z][a-z0-9_]*$"), name="nlp_intent_name_format")]
 
@@ -41,7 +42,7 @@ class IntentExample(TimeStampedModel):
 
     class Meta:
         verbose_name = _("意图例句")
-        verbose_name_plural = _("意图例句")
+        verbose_name_plural = pgettext_lazy("plural", "意图例句")
         ordering = ["intent_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["intent", "text"], name="nlp_example_unique_per_intent"),
@@ -75,7 +76,7 @@ class ModelVersion(TimeStampedModel):
 
     class Meta:
         verbose_name = _("意图模型版本")
-        verbose_name_plural = _("意图模型版本")
+        verbose_name_plural = pgettext_lazy("plural", "意图模型版本")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="nlp_modelversion_single_active"),
@@ -119,7 +120,7 @@ class EntityPattern(TimeStampedModel):
 
     class Meta:
         verbose_name = _("实体规则")
-        verbose_name_plural = _("实体规则")
+        verbose_name_plural = pgettext_lazy("plural", "实体规则")
         ordering = ["kind", "name"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "pattern"], name="nlp_entitypattern_unique"),

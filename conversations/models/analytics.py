@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..enums import Channel
 
@@ -30,7 +31,7 @@ class DailyMetrics(models.Model):
 
     class Meta:
         verbose_name = _("每日运营统计")
-        verbose_name_plural = _("每日运营统计")
+        verbose_name_plural = pgettext_lazy("plural", "每日运营统计")
         ordering = ["day", "channel"]
         # The dashboard is a permission of its own (managers and superusers), not a model's CRUD.
         default_permissions = ()

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from csbot.models import TimeStampedModel
 
@@ -43,7 +44,7 @@ class Conversation(TimeStampedModel):
 
     class Meta:
         verbose_name = _("会话")
-        verbose_name_plural = _("会话")
+        verbose_name_plural = pgettext_lazy("plural", "会话")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(csat_rating__isnull=True) | Q(csat_rating__gte=1, csat_rating__lte=5), name="conversations_csat_range"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from csbot.models import TimeStampedModel
 
@@ -18,7 +19,7 @@ class Feedback(TimeStampedModel):
 
     class Meta:
         verbose_name = _("答案反馈")
-        verbose_name_plural = _("答案反馈")
+        verbose_name_plural = pgettext_lazy("plural", "答案反馈")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="conversations_feedback_rating_range"),

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..enums import MessageKind, Sender
 
@@ -42,7 +43,7 @@ class Message(models.Model):
 
     class Meta:
         verbose_name = _("消息")
-        verbose_name_plural = _("消息")
+        verbose_name_plural = pgettext_lazy("plural", "消息")
         ordering = ["conversation_id", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="conversations_message_unique_seq"),

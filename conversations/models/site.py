@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from csbot.models import TimeStampedModel
 
@@ -48,7 +49,7 @@ class SiteKey(TimeStampedModel):
 
     class Meta:
         verbose_name = _("接入站点")
-        verbose_name_plural = _("接入站点")
+        verbose_name_plural = pgettext_lazy("plural", "接入站点")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(theme_color__regex=r"^#[0-9a-fA-F]{6}$"), name="conversations_sitekey_theme_color_format"),

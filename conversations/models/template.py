@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from csbot.models import TimeStampedModel
 
@@ -18,7 +19,7 @@ class ReplyTemplate(TimeStampedModel):
 
     class Meta:
         verbose_name = _("回复模板")
-        verbose_name_plural = _("回复模板")
+        verbose_name_plural = pgettext_lazy("plural", "回复模板")
         ordering = ["key"]
         constraints = [
             models.CheckConstraint(condition=~Q(text=""), name="conversations_template_text_not_empty"),

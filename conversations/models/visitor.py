@@ -6,6 +6,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from csbot.models import TimeStampedModel
 
@@ -21,7 +22,7 @@ class Visitor(TimeStampedModel):
 
     class Meta:
         verbose_name = _("访客")
-        verbose_name_plural = _("访客")
+        verbose_name_plural = pgettext_lazy("plural", "访客")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["external_id"], condition=Q(external_id__isnull=False), name="conversations_visitor_unique_external_id"),

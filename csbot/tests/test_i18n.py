@@ -293,3 +293,19 @@ def test_agent_sees_the_switcher_too(agent_user, client):
 def test_login_page_renders_in_both_languages(client, db):
     assert "csbot 智能客服" in client.get(reverse("admin:login")).content.decode()
     assert "csbot customer service" in client.get(reverse("admin:login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_model_and_app_names_are_plural_in_english_and_unchanged_in_chinese():
+    from django.apps import apps
+    from django.utils import translation
+
+    from conversations.models import Conversation
+    from knowledge.models import Entry
+
+    with translation.override("en"):
+        assert str(Conversation._meta.verbose_name_plural) == "Conversations"
+        assert str(Entry._meta.verbose_name_plural) == "FAQ entries"
+        assert str(apps.get_app_config("conversations").verbose_name) == "Conversations"
+    with translation.override("zh-hans"):
+        assert str(Conversation._meta.verbose_name_plural) == "会话"
+        assert str(apps.get_app_config("conversations").verbose_name) == "会话"

@@ -7,6 +7,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from knowledge.enums import EntryStatus
 from knowledge.models import (
@@ -69,7 +70,7 @@ class RevisionInline(admin.TabularInline):
     fields = ["created_at", "action", "source", "user", "diff_html", "restore"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
-    verbose_name_plural = _("修订记录（最新在前）")
+    verbose_name_plural = pgettext_lazy("plural", "修订记录（最新在前）")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
