@@ -309,3 +309,30 @@ def test_model_and_app_names_are_plural_in_english_and_unchanged_in_chinese():
     with translation.override("zh-hans"):
         assert str(Conversation._meta.verbose_name_plural) == "会话"
         assert str(apps.get_app_config("conversations").verbose_name) == "会话"
+
+
+# --- the agent console's JavaScript (djangojs domain, served by /jsi18n/) -------------------
+
+JS_PO_PATH = PO_PATH.with_name("djangojs.po")
+CONSOLE_JS = BASE_DIR / "static" / "handoff" / "console.js"
+_JS_GETTEXT = re.compile(r'gettext\("((?:[^"\\]|\\.)*)"\)')
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_console_string_is_wrapped_and_translated():
+    source = CONSOLE_JS.read_text(encoding="utf-8")
+    unwrapped = [line for line in source.splitlines() if _HAN.search(_JS_GETTEXT.sub("", line)) and not line.lstrip().startswith(("//", "*", "/*"))]
+    assert not unwrapped, "Chinese outside gettext() in console.js:\n" + "\n".join(unwrapped)
+    catalogue = {e.msgid: e.msgstr for e in polib.pofile(str(JS_PO_PATH)) if not e.obsolete}
+    wanted = set(_JS_GETTEXT.findall(source))
+    assert wanted and all(catalogue.get(text) for text in wanted), sorted(t for t in wanted if not catalogue.get(t))
+    compiled = {e.msgid: e.msgstr for e in polib.mofile(str(JS_PO_PATH.with_suffix(".mo"))) if e.msgid}
+    assert compiled == {k: v for k, v in catalogue.items() if k}, "djangojs.mo is stale: run compilemessages"
+
+
+@pytest.mark.django_db
+def test_the_javascript_catalogue_speaks_the_request_language(client):
+    english = client.get(reverse("javascript-catalog"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Disconnected, reconnecting" in english and "django.gettext" in english
+    chinese = client.get(reverse("javascript-catalog"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "Disconnected, reconnecting" not in chinese

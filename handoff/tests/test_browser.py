@@ -92,8 +92,8 @@ def test_visitor_asks_for_a_human_agent_serves_closes_and_visitor_rates(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            agent = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-            visitor = browser.new_context(viewport={"width": 420, "height": 800}).new_page()
+            agent = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN").new_page()  # a Chinese-speaking agent
+            visitor = browser.new_context(viewport={"width": 420, "height": 800}, locale="zh-CN").new_page()
             for page in (agent, visitor):
                 page.set_default_timeout(30_000)
             agent.on("dialog", lambda dialog: dialog.accept())

@@ -3,6 +3,10 @@
 (function () {
   "use strict";
 
+  // Django's JavaScript catalogue (/jsi18n/) provides gettext/interpolate; without it, Chinese.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (fmt, obj) { return fmt.replace(/%\((\w+)\)s/g, function (_, k) { return String(obj[k]); }); };
+
   var config = JSON.parse(document.getElementById("hc-config").textContent);
   var $ = function (id) { return document.getElementById(id); };
   var baseTitle = document.title;
@@ -33,7 +37,7 @@
     socket.onclose = function (event) {
       setConn(false);
       clearInterval(tickTimer);
-      if (event.code === 4403) { showError("没有坐席权限，或登录已过期，请重新登录后台。"); return; }
+      if (event.code === 4403) { showError(gettext("没有坐席权限，或登录已过期，请重新登录后台。")); return; }
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 500 * Math.pow(2, retry));
     };
@@ -41,13 +45,13 @@
 
   function send(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; }
-    showError("连接已断开，正在重连…");
+    showError(gettext("连接已断开，正在重连…"));
     return false;
   }
 
   function setConn(on) {
     var el = $("hc-conn");
-    el.textContent = on ? "已连接" : "连接中断，重连中…";
+    el.textContent = on ? gettext("已连接") : gettext("连接中断，重连中…");
     el.className = "hc-conn " + (on ? "hc-conn-on" : "hc-conn-off");
   }
 
@@ -56,7 +60,7 @@
   var handlers = {
     hello: function (f) {
       state.me = f.user; state.queue = f.queue; state.chats = f.chats; state.canned = f.canned; state.agents = f.agents;
-      $("hc-me").textContent = f.user.display_name + (f.user.role === "manager" ? "（主管）" : "") + " · 最多同时接待 " + f.user.capacity;
+      $("hc-me").textContent = f.user.display_name + (f.user.role === "manager" ? gettext("（主管）") : "") + " · " + interpolate(gettext("最多同时接待 %(n)s"), { n: f.user.capacity }, true);
       renderPresence(f.user.presence);
       state.allChats = f.all_chats || null;
       renderLeft(f.left_new);
@@ -67,12 +71,12 @@
     queue: function (f) {
       state.queue = f.queue; renderQueue(); updateTitle();
       if (f.left_new !== undefined) renderLeft(f.left_new);
-      if (f.alert) alertNew("新的排队会话");
+      if (f.alert) alertNew(gettext("新的排队会话"));
     },
     chats: function (f) {
       state.chats = f.chats; state.agents = f.agents || state.agents;
       renderChats(); renderAgents(); updateTitle();
-      if (f.alert) alertNew("有会话分配给您，请尽快接入");
+      if (f.alert) alertNew(gettext("有会话分配给您，请尽快接入"));
       if (state.current) send({ type: "watch", conversation_id: state.current });
     },
     transcript: function (f) {
@@ -132,7 +136,7 @@
 
   function fmtWait(seconds) {
     var m = Math.floor(seconds / 60), s = seconds % 60;
-    return m >= 60 ? Math.floor(m / 60) + " 小时 " + (m % 60) + " 分" : m + ":" + (s < 10 ? "0" : "") + s;
+    return m >= 60 ? interpolate(gettext("%(h)s 小时 %(m)s 分"), { h: Math.floor(m / 60), m: m % 60 }, true) : m + ":" + (s < 10 ? "0" : "") + s;
   }
 
   function renderQueue() {
@@ -146,13 +150,13 @@
       top.appendChild(el("strong", "", item.visitor));
       var wait = el("span", "hc-wait", "");
       wait.dataset.since = item.requested_at;
-      wait.textContent = "等待 " + fmtWait(Math.max(0, Math.round((now - Date.parse(item.requested_at)) / 1000)));
+      wait.textContent = gettext("等待") + " " + fmtWait(Math.max(0, Math.round((now - Date.parse(item.requested_at)) / 1000)));
       top.appendChild(wait);
       li.appendChild(top);
       li.appendChild(el("div", "hc-reason", item.reason_label + (item.category ? " · " + item.category : "") + (item.detail ? " · " + item.detail : "")));
       if (item.preview) li.appendChild(el("div", "hc-preview", item.preview));
-      if (item.assigned_to) li.appendChild(el("div", "hc-assigned", item.assigned_to_id === (state.me && state.me.id) ? "已分配给您，请接入" : "已分配：" + item.assigned_to));
-      var accept = el("button", "button default hc-accept-btn", "接入");
+      if (item.assigned_to) li.appendChild(el("div", "hc-assigned", item.assigned_to_id === (state.me && state.me.id) ? gettext("已分配给您，请接入") : interpolate(gettext("已分配：%(name)s"), { name: item.assigned_to }, true)));
+      var accept = el("button", "button default hc-accept-btn", gettext("接入"));
       accept.type = "button";
       accept.addEventListener("click", function (e) { e.stopPropagation(); open(item.conversation_id); send({ type: "accept", conversation_id: item.conversation_id }); });
       li.appendChild(accept);
@@ -165,7 +169,7 @@
   function renderChats() {
     var list = $("hc-chats");
     list.textContent = "";
-    if (!state.chats.length) list.appendChild(el("li", "hc-none", "暂无接待中的会话"));
+    if (!state.chats.length) list.appendChild(el("li", "hc-none", gettext("暂无接待中的会话")));
     state.chats.forEach(function (chat) {
       var li = el("li", "hc-item" + (chat.conversation_id === state.current ? " hc-active" : ""));
       var top = el("div", "hc-item-top");
@@ -189,7 +193,7 @@
     var list = $("hc-all-chats");
     if (!list || !state.allChats) return;
     list.textContent = "";
-    if (!state.allChats.length) list.appendChild(el("li", "hc-none", "暂无接待中的会话"));
+    if (!state.allChats.length) list.appendChild(el("li", "hc-none", gettext("暂无接待中的会话")));
     state.allChats.forEach(function (chat) {
       var li = el("li", "hc-item" + (chat.conversation_id === state.current ? " hc-active" : ""));
       var top = el("div", "hc-item-top");
@@ -205,29 +209,29 @@
   function renderAgents() {
     var select = $("hc-transfer-to");
     select.textContent = "";
-    var queueOpt = el("option", "", "转回队列（自动分配）");
+    var queueOpt = el("option", "", gettext("转回队列（自动分配）"));
     queueOpt.value = "";
     select.appendChild(queueOpt);
     state.agents.forEach(function (a) {
-      var o = el("option", "", a.display_name + "（" + (a.presence === "online" ? "在线" : "离开") + " " + a.load + "/" + a.capacity + "）");
+      var o = el("option", "", a.display_name + " (" + (a.presence === "online" ? gettext("在线") : gettext("离开")) + " " + a.load + "/" + a.capacity + ")");
       o.value = String(a.user_id);
       select.appendChild(o);
     });
   }
 
-  var SENDER = { visitor: "访客", bot: "机器人", agent: "客服", system: "系统" };
+  var SENDER = { visitor: gettext("访客"), bot: gettext("机器人"), agent: gettext("客服"), system: gettext("系统") };
 
   function appendMessage(m) {
     if (state.seen[m.seq]) return;
     state.seen[m.seq] = true;
     var li = el("li", "hc-msg hc-" + m.sender + (m.note ? " hc-note" : ""));
     var meta = el("div", "hc-meta");
-    meta.appendChild(el("span", "", (m.note ? "内部备注 · " : "") + (m.agent_name && m.sender === "agent" ? m.agent_name : SENDER[m.sender] || m.sender)));
+    meta.appendChild(el("span", "", (m.note ? gettext("内部备注") + " · " : "") + (m.agent_name && m.sender === "agent" ? m.agent_name : SENDER[m.sender] || m.sender)));
     meta.appendChild(el("time", "", new Date(m.created_at).toLocaleTimeString()));
     if (m.sender === "bot" && (m.intent || m.confidence !== null)) {
       meta.appendChild(el("span", "hc-intent", (m.intent || "—") + (m.confidence !== null && m.confidence !== undefined ? " · " + Math.round(m.confidence * 100) + "%" : "") + " · " + m.kind));
     }
-    if (m.entry) meta.appendChild(el("span", "hc-entry", "命中：" + m.entry.question));
+    if (m.entry) meta.appendChild(el("span", "hc-entry", interpolate(gettext("命中：%(question)s"), { question: m.entry.question }, true)));
     li.appendChild(meta);
     li.appendChild(el("div", "hc-text", m.text));
     // keep sequence order even if a frame overtakes another
@@ -247,9 +251,9 @@
     $("hc-empty").hidden = true;
     $("hc-chat-pane").hidden = false;
     $("hc-chat-title").textContent = t.visitor;
-    var statusText = { bot: "机器人接待", queued: "排队中", with_agent: "人工接待中", closed: "已结束" }[t.status] || t.status;
+    var statusText = { bot: gettext("机器人接待"), queued: gettext("排队中"), with_agent: gettext("人工接待中"), closed: gettext("已结束") }[t.status] || t.status;
     var esc = t.escalation;
-    $("hc-chat-status").textContent = statusText + (esc ? " · " + (config.reasons[esc.reason] || esc.reason) : "") + (t.mine ? "" : (esc && esc.status === "active" ? "（旁观）" : ""));
+    $("hc-chat-status").textContent = statusText + (esc ? " · " + (config.reasons[esc.reason] || esc.reason) : "") + (t.mine ? "" : (esc && esc.status === "active" ? gettext("（旁观）") : ""));
     var active = esc && esc.status === "active" && t.mine;
     var waiting = esc && (esc.status === "queued" || esc.status === "assigned") && (!esc.agent_id || esc.agent_id === state.me.id || state.me.role === "manager");
     var manager = state.me.role === "manager";
@@ -266,13 +270,13 @@
   function renderSuggestions(results) {
     var list = $("hc-suggestions");
     list.textContent = "";
-    if (!results.length) { list.appendChild(el("li", "hc-none", "没有找到相关的知识库条目")); return; }
+    if (!results.length) { list.appendChild(el("li", "hc-none", gettext("没有找到相关的知识库条目"))); return; }
     results.forEach(function (s) {
       var li = el("li", "hc-suggestion");
       li.appendChild(el("strong", "", s.question));
       li.appendChild(el("span", "hc-prob", Math.round(s.probability * 100) + "%"));
       li.appendChild(el("p", "", s.answer));
-      var insert = el("button", "button", "插入");
+      var insert = el("button", "button", gettext("插入"));
       insert.type = "button";
       insert.addEventListener("click", function () { insertText(s.answer); });
       li.appendChild(insert);
@@ -386,14 +390,14 @@
     badge.classList.add("hc-flash");
     setTimeout(function () { badge.classList.remove("hc-flash"); }, 2000);
     if (document.hidden && window.Notification && Notification.permission === "granted") {
-      try { new Notification("csbot 坐席工作台", { body: text }); } catch (e) { /* ignore */ }
+      try { new Notification(gettext("csbot 坐席工作台"), { body: text }); } catch (e) { /* ignore */ }
     }
   }
 
   function enableSound() {
     if (!audio && (window.AudioContext || window.webkitAudioContext)) {
       audio = new (window.AudioContext || window.webkitAudioContext)();
-      $("hc-sound").textContent = "提示音已开启";
+      $("hc-sound").textContent = gettext("提示音已开启");
       $("hc-sound").disabled = true;
       if (window.Notification && Notification.permission === "default") Notification.requestPermission();
     }
@@ -411,15 +415,15 @@
   $("hc-accept").addEventListener("click", function () { send({ type: "accept", conversation_id: state.current }); });
   $("hc-transfer").addEventListener("click", function () {
     var to = $("hc-transfer-to").value;
-    var note = window.prompt("转接说明（可选）：", "") ;
+    var note = window.prompt(gettext("转接说明（可选）："), "") ;
     if (note === null) return;
     send({ type: "transfer", conversation_id: state.current, to_user_id: to ? Number(to) : null, note: note });
   });
   $("hc-return").addEventListener("click", function () {
-    if (window.confirm("确定将会话转回机器人？")) send({ type: "return_to_bot", conversation_id: state.current });
+    if (window.confirm(gettext("确定将会话转回机器人？"))) send({ type: "return_to_bot", conversation_id: state.current });
   });
   $("hc-close").addEventListener("click", function () {
-    if (window.confirm("确定结束会话？访客将收到满意度评价邀请。")) send({ type: "close", conversation_id: state.current });
+    if (window.confirm(gettext("确定结束会话？访客将收到满意度评价邀请。"))) send({ type: "close", conversation_id: state.current });
   });
   $("hc-suggest-refresh").addEventListener("click", requestSuggestions);
   var input = $("hc-input");
@@ -438,7 +442,7 @@
   setInterval(function () {
     var now = Date.now();
     document.querySelectorAll(".hc-wait").forEach(function (w) {
-      w.textContent = "等待 " + fmtWait(Math.max(0, Math.round((now - Date.parse(w.dataset.since)) / 1000)));
+      w.textContent = gettext("等待") + " " + fmtWait(Math.max(0, Math.round((now - Date.parse(w.dataset.since)) / 1000)));
     });
   }, 1000);
 
