@@ -23,3 +23,14 @@ def pytest_runtest_setup(item):
         if require and marker in _REQUIRED_IN_CI:
             pytest.fail(f"{variable} is not set but CSBOT_REQUIRE_SERVICES demands the {marker} tests run")
         pytest.skip(f"needs {variable}")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, with psycopg's pools closed before they are dropped:
+    a pooled connection left open makes ``DROP DATABASE`` fail ("being accessed by other users")."""
+    yield
+    with django_db_blocker.unblock():
+        from csbot.testing import connections_close_for_fork
+
+        connections_close_for_fork()
