@@ -61,7 +61,19 @@ class SimilarQuestionInline(admin.TabularInline):
         return len(prefill.similar_questions) + 1 if prefill else self.extra
 
 
-class RevisionInline(admin.TabularInline):
+class RevisionColumns:
+    """The read-only columns a revision shows wherever it is listed: its diff and a restore button."""
+
+    @admin.display(description=_("差异"))
+    def diff_html(self, obj: Revision) -> str:
+        return views.diff_html(obj.diff)
+
+    @admin.display(description=_("恢复"))
+    def restore(self, obj: Revision) -> str:
+        return views.restore_button(obj)
+
+
+class RevisionInline(RevisionColumns, admin.TabularInline):
     """The entry's history on its change page: who changed what, with a restore button."""
 
     model = Revision
@@ -80,14 +92,6 @@ class RevisionInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
-
-    @admin.display(description=_("差异"))
-    def diff_html(self, obj: Revision) -> str:
-        return views.diff_html(obj.diff)
-
-    @admin.display(description=_("恢复"))
-    def restore(self, obj: Revision) -> str:
-        return views.restore_button(obj)
 
 
 @admin.register(Entry)
@@ -220,7 +224,7 @@ class EntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Revision)
-class RevisionAdmin(admin.ModelAdmin):
+class RevisionAdmin(RevisionColumns, admin.ModelAdmin):
     """Every revision, including those of deleted entries (restorable from here)."""
 
     list_display = ["created_at", "external_id", "entry_link", "action", "source", "user"]
@@ -244,14 +248,6 @@ class RevisionAdmin(admin.ModelAdmin):
         if obj.entry_id is None:
             return _("（已删除）")
         return format_html('<a href="{}">{}</a>', reverse("admin:knowledge_entry_change", args=[obj.entry_id]), obj.external_id)
-
-    @admin.display(description=_("差异"))
-    def diff_html(self, obj: Revision) -> str:
-        return views.diff_html(obj.diff)
-
-    @admin.display(description=_("恢复"))
-    def restore(self, obj: Revision) -> str:
-        return views.restore_button(obj)
 
 
 @admin.register(SimilarQuestion)
