@@ -34,3 +34,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
         from csbot.testing import connections_close_for_fork
 
         connections_close_for_fork()
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layers():
+    """Each test gets its own channel layer: a layer keeps asyncio locks and Redis connections
+    bound to the event loop of the test that used it, and each async test runs its own loop
+    (a receive lock left held by a cancelled consumer otherwise breaks every later socket test)."""
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
