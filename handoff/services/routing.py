@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from conversations.enums import ConversationStatus
@@ -91,16 +91,34 @@ def queue_dispatch(*, now: datetime | None = None) -> list[int]:
     """
     now = now or timezone.now()
     assigned: list[int] = []
+    # Every new escalation calls this: with nobody able to take a chat it must cost one
+    # query, not a read of the whole queue (which is longest exactly when nobody serves it).
+    if not _free_slot_exists():
+        return assigned
     with transaction.atomic():
-        for escalation in Escalation.objects.filter(status=EscalationStatus.QUEUED).order_by("requested_at", "pk"):
-            if not AgentProfile.objects.filter(presence=Presence.ONLINE, user__is_active=True).exists():
-                break
+        for escalation in Escalation.objects.filter(status=EscalationStatus.QUEUED).order_by("requested_at", "pk").iterator(chunk_size=50):
             if escalation_route(escalation, now=now):
                 assigned.append(escalation.pk)
+            elif not _free_slot_exists():
+                break
         if assigned:  # only then do waiting visitors' places change
             queue_changed_on_commit()
             queue_positions_broadcast()
     return assigned
+
+
+def _free_slot_exists() -> bool:
+    """Whether any online agent has room for one more chat (one query).
+
+    Skills don't matter here: when this is False no waiting chat can be assigned, so the
+    dispatcher stops; when True, ``escalation_route`` applies the skill rules per chat.
+    """
+    return (
+        AgentProfile.objects.filter(presence=Presence.ONLINE, user__is_active=True)
+        .annotate(load=Count("user__escalations", filter=Q(user__escalations__status__in=BUSY_STATUSES)))
+        .filter(load__lt=F("capacity"))
+        .exists()
+    )
 
 
 def queue_positions_broadcast() -> None:

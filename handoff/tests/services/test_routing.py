@@ -216,3 +216,43 @@ def test_visitors_behind_move_up_when_someone_leaves_the_queue(make_waiting, dja
     events = {group: event for (group, event), _kw in send.call_args_list}
     assert events[conversation_group(second.conversation_id)]["position"] == 1
     assert _status(first)[0] == EscalationStatus.ABANDONED
+
+
+@pytest.mark.parametrize("agents", ["nobody online", "everyone full"])
+def test_dispatch_cost_does_not_grow_with_the_queue(make_agent, make_waiting, agents, django_assert_max_num_queries):
+    """Every new escalation dispatches the queue: with nobody free that must not read the queue."""
+    # given a long queue and no free agent
+    if agents == "everyone full":
+        agent = make_agent(capacity=1)
+        busy = make_waiting(minutes_ago=30)
+        busy.status, busy.agent = EscalationStatus.ACTIVE, agent
+        busy.save()
+    else:
+        make_agent(presence=Presence.OFFLINE)
+    for minutes in range(40, 0, -1):
+        make_waiting(minutes_ago=minutes)
+    # when the queue is dispatched, then it costs a single query and assigns nothing
+    with django_assert_max_num_queries(1):
+        assert queue_dispatch() == []
+
+
+def _dispatch_queries(make_waiting, queue_length: int) -> tuple[int, list[Escalation]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    waiting = [make_waiting(minutes_ago=minutes) for minutes in range(queue_length, 0, -1)]
+    with CaptureQueriesContext(connection) as queries:
+        assert queue_dispatch() == [waiting[0].pk]
+    return len(queries), waiting
+
+
+def test_dispatch_stops_once_the_last_free_slot_is_taken(make_agent, make_waiting):
+    # given one free slot, a short queue and (after it is served) a long one
+    make_agent(capacity=1)
+    short, _ = _dispatch_queries(make_waiting, 2)
+    Escalation.objects.update(status=EscalationStatus.ENDED)
+    # when dispatched: the oldest is assigned, and the rest of the long queue is not walked
+    long, waiting = _dispatch_queries(make_waiting, 30)
+    assert long == short
+    assert _status(waiting[0])[0] == EscalationStatus.ASSIGNED
+    assert _status(waiting[1]) == (EscalationStatus.QUEUED, None)
