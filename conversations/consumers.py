@@ -49,8 +49,8 @@ def _open(query: Any) -> dict[str, Any]:
 
 
 def _turn(conversation_id: uuid.UUID, text: Any, client_msg_id: Any, entry_id: int | None, handoff: bool) -> tuple[bool, list[MessageData]]:
-    conversation = Conversation.objects.get(pk=conversation_id)
-    result = turn_handle(conversation=conversation, text=text, client_msg_id=client_msg_id, source=Channel.WEB, entry_id=entry_id, handoff=handoff)
+    # turn_handle reads only the pk (its first query loads the state it needs): no fetch here.
+    result = turn_handle(conversation=Conversation(pk=conversation_id), text=text, client_msg_id=client_msg_id, source=Channel.WEB, entry_id=entry_id, handoff=handoff)
     return result.duplicate, [message_data(m) for m in result.messages] if result.duplicate else []
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext as _
 
+from csbot.cache import shared_cache
 from csbot.errors import ApplicationError
 
 
@@ -49,7 +49,7 @@ def rate_limit_hit(scope: str, subject: str, spec: str, *, detail: str | None = 
 
 def _count_hit(key: str, *, timeout: int) -> int:
     """Add one hit to ``key`` (created with ``timeout``) and return the new count."""
-    backend = caches["default"]
+    backend = shared_cache()  # not caches["default"]: that is one Redis pool per socket under ASGI
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
         client = backend._cache.get_client(full_key, write=True)
@@ -58,9 +58,9 @@ def _count_hit(key: str, *, timeout: int) -> int:
         pipe.incr(full_key)
         return int(pipe.execute()[1])
     # add() is a no-op when the key exists, so exactly one caller starts the window at 0.
-    cache.add(key, 0, timeout=timeout)
+    backend.add(key, 0, timeout=timeout)
     try:
-        return cache.incr(key)
+        return backend.incr(key)
     except ValueError:  # evicted between add and incr: start again
-        cache.set(key, 1, timeout=timeout)
+        backend.set(key, 1, timeout=timeout)
         return 1

@@ -258,7 +258,9 @@ def turn_handle(
     """Handle one visitor message end to end; every channel calls this and only this.
 
     ``entry_id`` answers a clicked suggestion directly; ``handoff`` is the widget's "转人工"
-    button. Side effects: stores the visitor message and the reply (or an escalation),
+    button. Only ``conversation.pk`` is read (the turn's first query loads the state it needs)
+    and ``status``/``last_seq`` are set from what was stored, so a caller that holds just the
+    id passes ``Conversation(pk=id)``. Side effects: stores the visitor message and the reply (or an escalation),
     updates ``Conversation.context``, broadcasts both after commit. Raises ``empty_message``,
     ``message_too_long``, ``invalid_client_msg_id`` (400), ``session_closed`` (409) or
     ``rate_limited`` (429).
