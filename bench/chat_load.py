@@ -210,9 +210,10 @@ class Servers:
         return port
 
     def spy(self, out: str, seconds: float) -> subprocess.Popen:
-        """py-spy (if installed) samples the first daphne process for the paced chat phase."""
+        """py-spy (if installed) samples the first daphne process for the paced chat phase
+        (``--gil``: only the thread holding the GIL, i.e. where the process's Python time goes)."""
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-        argv = [spy, "record", "--pid", str(self.procs[0].pid), "--duration", str(int(seconds + 4)), "--format", "raw", "--output", out, "--nonblocking"]
+        argv = [spy, "record", "--pid", str(self.procs[0].pid), "--duration", str(int(seconds + 4)), "--format", "raw", "--output", out, "--nonblocking", "--gil"]
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def server_latencies(self) -> list[int]:

@@ -225,6 +225,8 @@ CSBOT_RATE_LIMIT_MESSAGES = env.str("CSBOT_RATE_LIMIT_MESSAGES", default="30/60"
 CSBOT_RATE_LIMIT_SESSIONS = env.str("CSBOT_RATE_LIMIT_SESSIONS", default="30/60")
 # Load jieba, the intent model and the KB matcher when a server process starts, not on a visitor's first message.
 CSBOT_WARM_UP = env.bool("CSBOT_WARM_UP", default=True)
+# Threads per server process for the sockets' sync work (chat turns); 0 = asyncio's default (cpu + 4).
+CSBOT_WORKER_THREADS = env.int("CSBOT_WORKER_THREADS", default=2)
 
 from .channels import *  # noqa: E402,F401,F403
 from .celery import *  # noqa: E402,F401,F403
