@@ -12,8 +12,10 @@ import uuid
 from typing import Any, Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
+
+from csbot.threads import run_coroutine, server_loop
 
 from .enums import ConversationStatus, Sender
 from .models import Conversation, Feedback, Message
@@ -146,9 +148,19 @@ def typing_event(sender: str, *, active: bool = True) -> TypingEvent:
 
 def group_send(group: str, event: dict[str, Any]) -> None:
     """Send now, from sync code. A broken layer is logged, never raised: the data is stored
-    already and clients catch up with ``resume``."""
+    already and clients catch up with ``resume``.
+
+    Through the process's long-lived loop (``csbot.threads.run_coroutine``: no new thread,
+    loop and Redis connection per send from WSGI or Celery). The in-memory layer outside a
+    server (tests driving services directly) keeps ``async_to_sync``: its queues belong to
+    whichever loop the test reads them from.
+    """
+    layer = get_channel_layer()
     try:
-        async_to_sync(get_channel_layer().group_send)(group, event)
+        if isinstance(layer, InMemoryChannelLayer) and server_loop() is None:
+            async_to_sync(layer.group_send)(group, event)
+        else:
+            run_coroutine(lambda: layer.group_send(group, event))
     except Exception:  # noqa: BLE001 - a broadcast must not fail a committed turn
         logger.exception("broadcast to %s failed", group)
 

@@ -20,9 +20,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from csbot.routing import websocket_urlpatterns  # noqa: E402
 from csbot.threads import WorkerThreads  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": WorkerThreads(URLRouter(websocket_urlpatterns)),
-    }
+application = WorkerThreads(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": URLRouter(websocket_urlpatterns),
+        }
+    )
 )

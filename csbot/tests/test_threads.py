@@ -44,4 +44,55 @@ def test_zero_keeps_asyncios_default_pool(settings):
 def test_the_asgi_application_sizes_the_socket_pool(settings):
     from csbot.asgi import application
 
-    assert isinstance(application.application_mapping["websocket"], WorkerThreads)
+    assert isinstance(application, WorkerThreads)
+
+
+def test_sync_code_outside_a_server_reuses_one_background_loop():
+    from csbot.threads import run_coroutine, server_loop
+
+    async def which() -> tuple[int, int]:
+        return id(asyncio.get_running_loop()), threading.get_ident()
+
+    # when sync code runs coroutines with no ASGI server loop in the process
+    assert server_loop() is None
+    first, second = run_coroutine(which), run_coroutine(which)
+    # then both ran on one long-lived loop in another thread (not a new loop per call)
+    assert first == second
+    assert first[1] != threading.get_ident()
+
+
+def test_sync_code_in_a_server_runs_on_the_servers_loop(settings):
+    from csbot.threads import run_coroutine
+
+    settings.CSBOT_WORKER_THREADS = 2
+
+    async def serve() -> tuple[int, int]:
+        async def inner(scope, receive, send):
+            return None
+
+        await WorkerThreads(inner)({"type": "http"}, None, None)
+
+        async def where() -> int:
+            return id(asyncio.get_running_loop())
+
+        # a worker thread's sync code (as a consumer's turn) sends through the server loop
+        ran_on = await asyncio.get_running_loop().run_in_executor(None, lambda: run_coroutine(where))
+        return ran_on, id(asyncio.get_running_loop())
+
+    ran_on, server = asyncio.run(serve())
+    assert ran_on == server
+
+
+def test_run_coroutine_refuses_an_event_loop_thread():
+    import pytest
+
+    from csbot.threads import run_coroutine
+
+    async def nothing() -> None:
+        return None
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError):
+            run_coroutine(nothing)
+
+    asyncio.run(main())
