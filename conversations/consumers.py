@@ -18,11 +18,10 @@ import uuid
 from typing import Any
 
 from channels.db import DatabaseSyncToAsync
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
 from csbot.errors import ApplicationError
-from csbot.ws import error_frame, frame_parse
+from csbot.ws import SocketConsumer, error_frame, frame_parse
 
 from .enums import Channel, ConversationStatus, Sender
 from .models import Conversation
@@ -89,7 +88,7 @@ _csat_async = DatabaseSyncToAsync(_csat, thread_sensitive=False)
 _leave_message_async = DatabaseSyncToAsync(_leave_message, thread_sensitive=False)
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(SocketConsumer):
     conversation_id: uuid.UUID | None = None
     group: str | None = None
     status: str = ConversationStatus.BOT

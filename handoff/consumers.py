@@ -21,13 +21,12 @@ import uuid
 from typing import Any
 
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
 from conversations.enums import Sender
 from conversations.models import Message
 from csbot.errors import ApplicationError
-from csbot.ws import error_frame, frame_parse
+from csbot.ws import SocketConsumer, error_frame, frame_parse
 
 from . import selectors
 from .apis import _escalation_data, _jsonable
@@ -114,7 +113,7 @@ def _tick(user: Any) -> None:
 _suggest_async = DatabaseSyncToAsync(_suggest, thread_sensitive=False)  # NLP: keep it off the shared DB thread
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class AgentConsumer(SocketConsumer):
     user: Any = None
     role: str | None = None
 

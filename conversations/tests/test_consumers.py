@@ -305,6 +305,31 @@ async def test_an_unexpected_failure_is_an_error_frame_not_a_dead_socket(site_ke
         assert [f["message"]["client_msg_id"] for f in await receive(ws, 2)] == ["boom", None]
 
 
+async def test_events_do_not_queue_behind_channels_connection_check(site_key, scripted_nlp, monkeypatch):
+    """Frames and group messages skip Channels' per-event close_old_connections hop (the
+    turn's helpers close their own connections): nothing waits on that one shared thread."""
+    import channels.consumer
+
+    calls = []
+
+    async def counted():
+        calls.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    async with socket(_path(site_key.key)) as ws:
+        await open_session(ws)
+        await send_message(ws, "我想退货", "c1")
+        assert [f["message"]["seq"] for f in await receive(ws, 2)] == [1, 2]
+    assert calls == []
+
+
+async def test_an_event_without_a_handler_is_still_an_error(site_key):
+    from conversations.consumers import ChatConsumer
+
+    with pytest.raises(ValueError, match="No handler for message type chat.nothing"):
+        await ChatConsumer().dispatch({"type": "chat.nothing"})
+
+
 # -- Redis ----------------------------------------------------------------------------------
 
 
