@@ -5,7 +5,9 @@ these functions, so sequence numbers, activity times and broadcasts stay in one 
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -71,6 +73,73 @@ def conversation_advance(conversation_id: Any, *, count: int, context: dict[str,
         raise Conversation.DoesNotExist(f"conversation {conversation_id} does not exist")
     last_seq, status, agent_id = row
     return Advance(first_seq=last_seq - count + 1, last_seq=last_seq, status=status, assigned_agent_id=agent_id)
+
+
+@lru_cache(maxsize=1)
+def _bot_turn_sql() -> tuple[str, tuple[Any, ...]]:
+    """The statement ``bot_turn_append`` runs, and the Message fields it binds in order."""
+    q = connection.ops.quote_name
+    conv, msg = Conversation._meta, Message._meta
+    fields = tuple(f for f in msg.concrete_fields if not f.primary_key and f.name not in ("seq", "reply_to"))
+    columns = ", ".join(q(f.column) for f in fields)
+    values = ", ".join(["%s"] * len(fields))
+    seq, reply_to, pk = q("seq"), q(msg.get_field("reply_to").column), q(msg.pk.column)
+    sql = f"""
+        WITH adv AS (
+            UPDATE {q(conv.db_table)} SET {q("last_seq")} = {q("last_seq")} + 2, {q("last_activity_at")} = %s,
+                   {q("updated_at")} = %s, {q("context")} = %s
+             WHERE {q(conv.pk.column)} = %s AND {q("status")} = %s
+         RETURNING {q("last_seq")}),
+        visitor AS (
+            INSERT INTO {q(msg.db_table)} ({columns}, {seq}) SELECT {values}, adv.{q("last_seq")} - 1 FROM adv
+         RETURNING {pk}, {seq}),
+        reply AS (
+            INSERT INTO {q(msg.db_table)} ({columns}, {seq}, {reply_to}) SELECT {values}, visitor.{seq} + 1, visitor.{pk} FROM visitor
+         RETURNING {pk})
+        SELECT visitor.{pk}, visitor.{seq}, reply.{pk} FROM visitor, reply"""
+    return sql, fields
+
+
+def bot_turn_append(*, conversation_id: Any, context: dict[str, Any], visitor: Message, reply: Message) -> bool:
+    """PostgreSQL: store a bot turn (the visitor's message and the bot's reply to it) in ONE statement.
+
+    One data-modifying ``WITH`` statement reserves both sequence numbers and writes the
+    context only while the bot owns the conversation (``status = 'bot'``), then inserts
+    both messages, the reply pointing at the visitor's: atomic on its own, so outside a
+    transaction it needs no ``BEGIN``/``COMMIT`` round trips (the general path takes five
+    statements). Fills in ``pk``/``seq``/``created_at`` of the unsaved ``visitor`` and
+    ``reply`` and returns True; returns False, storing nothing, when the bot no longer owns
+    the conversation (queued, with an agent, closed, gone): the caller takes the general
+    path, which handles each of those. Raises ``IntegrityError`` for a repeated client id.
+    """
+    if connection.vendor != "postgresql":
+        raise RuntimeError("bot_turn_append is PostgreSQL only")
+    sql, fields = _bot_turn_sql()
+    now = timezone.now()
+    visitor.created_at = reply.created_at = now
+    conv = Conversation._meta
+    params: list[Any] = [
+        conv.get_field("last_activity_at").get_db_prep_save(now, connection),
+        conv.get_field("updated_at").get_db_prep_save(now, connection),
+        conv.get_field("context").get_db_prep_save(context, connection),
+        conv.pk.get_db_prep_value(conversation_id, connection),
+        ConversationStatus.BOT,
+    ]
+    for message in (visitor, reply):
+        params += [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
+    # In a caller's transaction the statement runs in a savepoint, so a repeated client id
+    # leaves that transaction usable for reading the stored turn.
+    with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    if row is None:
+        return False
+    visitor.pk, visitor.seq, reply.pk = row
+    reply.seq, reply.reply_to_id = visitor.seq + 1, visitor.pk
+    for message in (visitor, reply):
+        message._state.adding, message._state.db = False, connection.alias
+    return True
 
 
 def seq_allocate(conversation: Conversation, count: int = 1) -> int:

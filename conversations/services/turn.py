@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +32,7 @@ from ..models import Conversation, Message
 from ..realtime import agent_group, broadcast_on_commit, conversation_group, messages_event
 from ..selectors import reply_template_text, turn_state
 from . import understanding
-from .messages import Advance, conversation_advance
+from .messages import Advance, bot_turn_append, conversation_advance
 from .ratelimit import rate_limit_hit
 
 
@@ -191,8 +191,32 @@ def _persist(
     decision: Decision | None,
     latency_ms: int,
 ) -> TurnResult:
-    """Store the turn: one locking UPDATE (sequence numbers, context), the inserts, one commit."""
+    """Store the turn: one locking UPDATE (sequence numbers, context), the inserts, one commit.
+
+    A bot reply on PostgreSQL takes one statement instead (``bot_turn_append``) while the bot
+    still owns the conversation; anything else (escalation, a person took over, closed,
+    SQLite) takes the general path below.
+    """
     intent = ((analysis.intent or "") if analysis else "")[:64]
+    payload: dict[str, Any] = {"source": source}
+    if analysis is not None:
+        payload["analysis"] = understanding.analysis_summary(analysis)
+    visitor_fields: dict[str, Any] = {
+        "conversation_id": conversation.pk,
+        "sender": Sender.VISITOR,
+        "kind": MessageKind.TEXT,
+        "text": visitor_text,
+        "client_msg_id": client_msg_id,
+        "intent": intent,
+        "confidence": _confidence(analysis.confidence) if analysis else None,
+        "payload": payload,
+    }
+    if decision is not None and decision.action != Action.ESCALATE and connection.vendor == "postgresql":
+        visitor, reply = Message(**visitor_fields), Message(conversation_id=conversation.pk, sender=Sender.BOT, **_reply_fields(decision, faq, latency_ms))
+        if bot_turn_append(conversation_id=conversation.pk, context=_context_after(context, text=visitor_text, intent=intent, decision=decision), visitor=visitor, reply=reply):
+            broadcast_on_commit(conversation_group(conversation.pk), messages_event([visitor, reply]))
+            conversation.status, conversation.last_seq = ConversationStatus.BOT, reply.seq
+            return TurnResult(conversation=conversation, visitor_message=visitor, reply=reply, messages=(visitor, reply))
     with transaction.atomic():
         count = 1 if decision is None or decision.action == Action.ESCALATE else 2
         advance = conversation_advance(conversation.pk, count=count, context=_context_after(context, text=visitor_text, intent=intent, decision=decision))
@@ -203,20 +227,7 @@ def _persist(
             decision = None
             advance = conversation_advance(conversation.pk, count=1 - count, context=_context_after(context, text=visitor_text, intent=intent, decision=None))
             advance = Advance(advance.last_seq, advance.last_seq, advance.status, advance.assigned_agent_id)
-        payload: dict[str, Any] = {"source": source}
-        if analysis is not None:
-            payload["analysis"] = understanding.analysis_summary(analysis)
-        visitor = Message.objects.create(
-            conversation_id=conversation.pk,
-            seq=advance.first_seq,
-            sender=Sender.VISITOR,
-            kind=MessageKind.TEXT,
-            text=visitor_text,
-            client_msg_id=client_msg_id,
-            intent=intent,
-            confidence=_confidence(analysis.confidence) if analysis else None,
-            payload=payload,
-        )
+        visitor = Message.objects.create(seq=advance.first_seq, **visitor_fields)
         messages: list[Message] = [visitor]
         reply: Message | None = None
         if decision is not None and decision.action != Action.ESCALATE:
