@@ -14,7 +14,7 @@ from knowledge.matching import (
     text_tokens,
     training_search,
 )
-from knowledge.search.local import current_index, synonym_expander
+from knowledge.search.local import analyse_text, current_index, synonym_expander
 from nlp.matcher import (
     MatcherModel,
     QueryView,
@@ -112,6 +112,54 @@ def test_matcher_trained_on_the_kb_ranks_held_out_paraphrases_well(small_kb):
     p = model.predict_proba(training.rows)
     assert p[training.labels == 1].mean() > p[training.labels == 0].mean() + 0.3
     assert 0.0 <= p.min() and p.max() <= 1.0
+
+
+OUT_OF_SCOPE_QUESTIONS = (
+    "今天天气怎么样", "明天会下雨吗", "讲个笑话听听", "推荐一部电影", "股票能买吗", "你们招聘客服吗",
+    "附近有什么好吃的", "帮我算一下三乘以五", "最近有什么新闻", "你叫什么名字", "世界上最高的山是哪座", "怎么学英语",
+)
+
+
+def test_out_of_scope_negatives_are_all_wrong_and_lower_the_probability(small_kb, tmp_path):
+    from knowledge.matching import negative_queries
+
+    built = current_index()
+    kwargs = dict(text_tokens=text_tokens, expand=synonym_expander(built.synonyms), kb_slugs=frozenset(SLUGS.values()))
+    # given training with the out-of-scope questions as negatives
+    negatives = negative_queries(OUT_OF_SCOPE_QUESTIONS)
+    training = build_training_set(pseudo_queries(built), training_search(built), **kwargs, negatives=negatives)
+    plain = build_training_set(pseudo_queries(built), training_search(built), **kwargs)
+    # then their rows are added after the KB's own, all labelled wrong and counted as entry-hidden
+    extra = slice(plain.rows.shape[0], None)
+    assert training.rows.shape[0] > plain.rows.shape[0]
+    assert np.array_equal(training.rows[: plain.rows.shape[0]], plain.rows)
+    assert not training.labels[extra].any() and training.held_out_entry[extra].all()
+    # and a matcher built with them is less sure about an out-of-scope question than one without
+    with_negatives = matcher_build(built, model_dir=tmp_path, negatives=OUT_OF_SCOPE_QUESTIONS)
+    without = matcher_build(built, model_dir=tmp_path)
+    assert with_negatives.model.meta["key"] != without.model.meta["key"]  # persisted apart
+    from knowledge.search.local import LocalBackend
+
+    def best(matcher, question):
+        text, tokens = analyse_text(question)
+        hits = LocalBackend().search(text, tokens, limit=10)
+        positions = built.positions()
+        centroids = built.index.centroid_cosines(text, tokens, [positions[h.entry_id] for h in hits])
+        return float(matcher.probabilities(QueryView(text, tokens), hits, centroids=centroids).max())
+
+    for question in ("后天天气好吗", "给我讲个笑话"):
+        assert best(with_negatives, question) < best(without, question), question
+    # while a real paraphrase keeps a high probability
+    assert best(with_negatives, "退款几天能到账") > 0.5
+
+
+def test_out_of_scope_examples_come_from_the_nlu_intent(db):
+    from knowledge.matching import out_of_scope_examples
+    from nlp.services import IntentData, intent_upsert
+
+    intent_upsert(IntentData(name="out_of_scope", display_name="超出范围", examples=("今天天气怎么样", "讲个笑话")))
+    intent_upsert(IntentData(name="refund", display_name="退款", examples=("怎么退款",)))
+    assert sorted(out_of_scope_examples()) == ["今天天气怎么样", "讲个笑话"]
 
 
 def test_matcher_is_persisted_and_reloaded(small_kb, tmp_path):

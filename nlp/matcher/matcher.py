@@ -6,7 +6,11 @@ only be found through its other texts — as with a real customer's new wording.
 candidates the search returns are labelled 1 for the query's own entry and 0 for the others.
 A share of the pseudo-queries is searched with their *whole entry hidden*: those teach the
 model what a near-miss without the right answer looks like (a question the KB cannot
-answer), so a high lexical score alone does not mean a high probability.
+answer), so a high lexical score alone does not mean a high probability. ``negatives``
+(questions nothing in the KB answers: the NLU's ``out_of_scope`` examples) add real
+out-of-scope questions, all of whose candidates are wrong: KB texts never look like them,
+so without them the model cannot learn what an out-of-scope intent or a weak best match
+means for the probability.
 """
 from __future__ import annotations
 
@@ -111,14 +115,24 @@ def build_training_set(
     answer_key: Callable[[str], str] = str,
     hide_entry_share: float = 0.3,
     seed: int = 13,
+    negatives: Sequence[PseudoQuery] = (),
 ) -> TrainingSet:
-    """Search every pseudo-query with its text (or, for a share, its entry) hidden; featurise the hits."""
+    """Search every pseudo-query with its text (or, for a share, its entry) hidden; featurise the hits.
+
+    ``negatives`` are searched as they are, and every hit they get is labelled 0 (their
+    ``group`` and ``unit`` are ignored; rows count as entry-hidden).
+    """
     rng = random.Random(seed)
     rows, labels, qids, hidden = [], [], [], []
     names = feature_names(embedder is not None)
-    for qid, query in enumerate(queries):
-        hide_entry = rng.random() < hide_entry_share
-        hits = search(query.text, query.tokens, [query.unit], [query.group] if hide_entry else [])
+    n_positive_queries = len(queries)
+    for qid, query in enumerate([*queries, *negatives]):
+        negative = qid >= n_positive_queries
+        hide_entry = negative or rng.random() < hide_entry_share
+        if negative:
+            hits = search(query.text, query.tokens, [], [])
+        else:
+            hits = search(query.text, query.tokens, [query.unit], [query.group] if hide_entry else [])
         if not hits:
             continue
         view = QueryView(query.text, query.tokens, query.intent, query.confidence, query.intent_probs)
@@ -133,7 +147,7 @@ def build_training_set(
         )
         for hit, row in zip(hits, feats):
             rows.append(row)
-            labels.append(int(hit.group == query.group))
+            labels.append(int(not negative and hit.group == query.group))
             qids.append(qid)
             hidden.append(int(hide_entry))
     width = len(names)
