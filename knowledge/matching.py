@@ -32,12 +32,13 @@ from nlp.matcher import (
     train_matcher,
 )
 
-from .search.local import BuiltIndex, analyse_text, current_index, synonym_expander
+from .search.local import BuiltIndex, analyse_text, answer_key, current_index, synonym_expander
 
 logger = logging.getLogger(__name__)
 
-MATCHER_VERSION = "m7"  # bump when features or training change: old persisted models are ignored
+MATCHER_VERSION = "m8"  # bump when features or training change: old persisted models are ignored
 MAX_TRAINING_QUERIES = 2000
+MAX_NEGATIVE_QUERIES = 1000  # out-of-scope questions added as all-wrong training queries
 # texts → for each text the classifier's top intents as (name, probability), best first
 IntentFn = Callable[[list[str]], list[list[tuple[str, float]]]]
 
@@ -80,6 +81,34 @@ def pseudo_queries(built: BuiltIndex, *, intent_fn: IntentFn | None = None, max_
     return queries
 
 
+def negative_queries(texts: Sequence[str], *, intent_fn: IntentFn | None = None) -> list[PseudoQuery]:
+    """Questions the KB must not answer, as training pseudo-queries whose every candidate is wrong."""
+    texts = list(dict.fromkeys(t for t in texts if t.strip()))
+    analysed = [analyse_text(t) for t in texts]
+    rankings = intent_fn([text for text, _ in analysed]) if intent_fn and analysed else [[] for _ in analysed]
+    queries = []
+    for (text, tokens), ranking in zip(analysed, rankings):
+        if not text:
+            continue
+        intent, confidence = ranking[0] if ranking else (None, 0.0)
+        queries.append(PseudoQuery(group=-1, unit=-1, text=text, tokens=tokens, intent=intent, confidence=confidence, intent_probs=tuple(ranking)))
+    return queries
+
+
+def out_of_scope_examples() -> list[str]:
+    """The examples of the NLU's ``out_of_scope`` intent (managers curate them in admin).
+
+    They are written to be what the shop does not answer (weather, stocks, jokes, jobs...),
+    which the KB's own texts cannot show the matcher. Capped so a huge intent stays cheap.
+    """
+    try:
+        from nlp.analysis import OUT_OF_SCOPE
+        from nlp.datasets import database_examples
+    except ImportError:
+        return []
+    return [text for text, label in database_examples() if label == OUT_OF_SCOPE][:MAX_NEGATIVE_QUERIES]
+
+
 def training_search(built: BuiltIndex):
     """The search function training uses: the local index with units/entries hidden."""
 
@@ -96,6 +125,7 @@ def training_search(built: BuiltIndex):
                 TrainingHit(
                     group=h.doc, score=h.score, texts=tuple(doc.texts[k] for k in kept), keywords=doc.keywords,
                     category_slug=doc.category_slug, centroid=float(centroid), tokens=tuple(units[k][1] for k in kept),
+                    answer=doc.answer,
                 )
             )
         return out
@@ -103,11 +133,15 @@ def training_search(built: BuiltIndex):
     return search
 
 
-def _content_key(built: BuiltIndex, embedder_path: str, intent_version: int | None) -> str:
+def _content_key(built: BuiltIndex, embedder_path: str, intent_version: int | None, negatives: Sequence[str] = ()) -> str:
     digest = hashlib.sha256()
     digest.update(f"{MATCHER_VERSION}|{embedder_path}|{intent_version}|{MAX_TRAINING_QUERIES}".encode())
+    digest.update(json.dumps(list(negatives), ensure_ascii=False).encode())
     for doc in built.documents:
-        digest.update(json.dumps([doc.entry_id, doc.texts, doc.keywords, doc.category_slug], ensure_ascii=False).encode())
+        # Answers are a feature only through their sentence embedding: without a model an
+        # answer edit does not retrain the matcher.
+        answer = doc.answer if embedder_path else ""
+        digest.update(json.dumps([doc.entry_id, doc.texts, doc.keywords, doc.category_slug, answer], ensure_ascii=False).encode())
     digest.update(json.dumps(sorted(built.synonyms.items()), ensure_ascii=False).encode())
     return digest.hexdigest()[:24]
 
@@ -151,8 +185,12 @@ def matcher_build(
     intent_fn: IntentFn | None = None,
     intent_version: int | None = None,
     model_dir: Path | None = None,
+    negatives: Sequence[str] = (),
 ) -> Matcher | None:
     """Load the persisted matcher for this KB content, or train (and persist) one.
+
+    ``negatives``: questions the KB must not answer (``out_of_scope_examples()`` when the
+    matcher is built for the live KB), added to training with every candidate wrong.
 
     Returns None when the KB has no entry with a similar question (nothing to learn from);
     ``faq_match`` then falls back to an uncalibrated lexical score.
@@ -162,7 +200,7 @@ def matcher_build(
     embedder_path = embedder.cache_name() if embedder is not None else ""
     if embedder is not None and built.unit_vectors is not None:
         embedder_path += "+dense"  # candidates include the nearest entries by embedding
-    key = _content_key(built, embedder_path, intent_version if intent_fn is not None else None)
+    key = _content_key(built, embedder_path, intent_version if intent_fn is not None else None, negatives)
     path = (model_dir or Path(settings.CSBOT_MODEL_DIR)) / "kb_matcher" / f"{key}.json"
     model: MatcherModel | None = None
     if path.exists():
@@ -177,10 +215,10 @@ def matcher_build(
         queries = pseudo_queries(built, intent_fn=intent_fn)
         training = build_training_set(
             queries, training_search(built), text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder,
-            embed_key=normalised_text,
+            embed_key=normalised_text, answer_key=answer_key, negatives=negative_queries(negatives, intent_fn=intent_fn),
         )
         try:
-            model = train_matcher(training, meta={"key": key, "queries": len(queries)})
+            model = train_matcher(training, meta={"key": key, "queries": len(queries), "negatives": len(negatives)})
         except ValueError:
             logger.info("KB has no similar questions to learn from; the matcher is not trained")
             return None
@@ -189,7 +227,10 @@ def matcher_build(
             model.save(path)
         except OSError:
             logger.warning("could not persist the matcher model to %s", path)
-    return Matcher(model=model, text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder, embed_key=normalised_text)
+    return Matcher(
+        model=model, text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder, embed_key=normalised_text,
+        answer_key=answer_key,
+    )
 
 
 class _MatcherCache:
@@ -232,7 +273,7 @@ def _install(built: BuiltIndex, intent_version: int | None, intent_fn: IntentFn 
     from nlp.matcher.embeddings import get_embedder
 
     embedder = built.embedder if built.embedder is not None else get_embedder()
-    matcher = matcher_build(built, embedder=embedder, intent_fn=intent_fn, intent_version=intent_version)
+    matcher = matcher_build(built, embedder=embedder, intent_fn=intent_fn, intent_version=intent_version, negatives=out_of_scope_examples())
     _cache.matcher = matcher
     _cache.built = built
     _cache.intent_version = intent_version

@@ -6,6 +6,8 @@ sanitiser) with a small allow-list, so an answer can never carry scripts, event 
 """
 from __future__ import annotations
 
+import re
+
 import markdown
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -33,3 +35,16 @@ def render_answer(text: str) -> SafeString:
         link_rel="noopener noreferrer nofollow",
     )
     return mark_safe(clean)  # sanitised by nh3 just above
+
+
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"(\*\*|__|[*_`#>|~])")
+
+
+def answer_plain_text(text: str) -> str:
+    """An answer's words without Markdown markup (what its sentence embedding is taken of).
+
+    Links keep their label, emphasis/heading/quote/table markers go; the arrows and list
+    numbers managers write stay, as they read in the widget.
+    """
+    return _MARKUP.sub("", _LINK.sub(r"\1", text or "")).strip()

@@ -235,13 +235,16 @@ class LexicalIndex:
         positions = np.asarray(docs, dtype=np.int64)
         dots = np.asarray(self.centroid_sums[positions][:, cols] @ query).ravel()
         norms = self.centroid_norms[positions].copy()
+        hidden: dict[int, list[int]] = {}
         for unit in exclude_units:
-            owner = int(self.unit_doc[unit])
+            hidden.setdefault(int(self.unit_doc[unit]), []).append(int(unit))
+        for owner, units in hidden.items():
+            # every hidden text of an entry leaves its centroid (not only the last one)
+            vector = self.centroid_sums[owner] - sparse.csr_matrix(self.unit_vectors[units].sum(axis=0))
+            norm = float(np.sqrt(vector.multiply(vector).sum()))
             for k in np.flatnonzero(positions == owner):
-                vector = self.centroid_sums[owner] - self.unit_vectors[unit]
-                norm = float(np.sqrt(vector.multiply(vector).sum()))
-                dots[k] = float((vector[:, cols] @ query).ravel()[0]) if norm else 0.0
-                norms[k] = norm or 1.0
+                dots[k] = float((vector[:, cols] @ query).ravel()[0]) if norm > 1e-6 else 0.0
+                norms[k] = norm if norm > 1e-6 else 1.0
         return dots / norms
 
     def _is_word_col(self, col: int) -> bool:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,6 +143,16 @@ def add_dense_hits(built: BuiltIndex, text: str, tokens: Sequence[str], hits: li
     return list(hits) + [built.to_hit(h.doc, h.score, h.unit) for h in extra]
 
 
+@lru_cache(maxsize=200_000)
+def answer_key(answer: str) -> str:
+    """The normalised plain text an entry's answer is embedded as (passage side)."""
+    from nlp.text import normalize_text
+
+    from ..rendering import answer_plain_text
+
+    return normalize_text(answer_plain_text(answer))
+
+
 def analyse_text(text: str) -> tuple[str, tuple[str, ...]]:
     """Normalised text and jieba tokens of a KB text (the same functions queries go through)."""
     from nlp.text import normalize_text
@@ -194,23 +205,28 @@ def build_index(
     built = BuiltIndex(index, documents, synonyms, time.time(), time.perf_counter() - started)
     if embedder is not None:
         started = time.perf_counter()
+        answers = [answer_key(doc.answer) for doc in documents if doc.answer]
         if max_new_texts is not None:
             texts = [text for doc in index.docs for text, _ in doc.units]
-            if embedder.count_missing(texts) > max_new_texts:
+            if embedder.count_missing(texts, answers) > max_new_texts:
                 raise TooManyNewTexts
-        built.unit_vectors = embed_units(embedder, index, vector_dir)
+        built.unit_vectors = embed_units(embedder, index, vector_dir, answers=answers)
         built.embedder = embedder
         built.embed_seconds = time.perf_counter() - started
     return built
 
 
-def embed_units(embedder: Embedder, index: LexicalIndex, vector_dir: Path | None = None) -> np.ndarray:
-    """Vectors of the index's normalised unit texts (rows = units), reusing cached/persisted ones."""
+def embed_units(embedder: Embedder, index: LexicalIndex, vector_dir: Path | None = None, *, answers: Sequence[str] = ()) -> np.ndarray:
+    """Vectors of the index's normalised unit texts (rows = units), reusing cached/persisted ones.
+
+    ``answers`` (normalised plain answer texts) are encoded on the passage side and kept in
+    the embedder's cache too, for the matcher's answer feature.
+    """
     texts = [text for doc in index.docs for text, _ in doc.units]
     path = vector_dir / f"{embedder.cache_name()}.npz" if vector_dir is not None else None
     if path is not None and embedder.encoded_texts == 0 and path.exists():
         embedder.load_kb(path)  # first KB of this process: start from what any process saved
-    encoded = embedder.refresh(texts)
+    encoded = embedder.refresh(texts, answers)
     if encoded:
         logger.info("encoded %d new KB texts with %s", encoded, embedder.path)
     if path is not None and (encoded or not path.exists()):

@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 
-from knowledge.rendering import render_answer
+from knowledge.rendering import answer_plain_text, render_answer
 from knowledge.services import EntryData, entry_upsert
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +62,11 @@ def test_index_sync_task_calls_the_backend(db):
     with mock.patch("knowledge.search.get_backend", return_value=backend):
         kb_index_sync.apply(args=([3, 4],)).get()
     backend.index_entries.assert_called_once_with([3, 4])
+
+
+def test_answer_plain_text_drops_markup_and_keeps_words():
+    text = "订单在**发货前**可以取消：进入 **我的订单→取消订单**，详见[退款说明](https://example.com/r)。\n> 注意 `24小时`"
+    assert answer_plain_text(text) == "订单在发货前可以取消：进入 我的订单→取消订单，详见退款说明。\n 注意 24小时"
 
 
 def test_render_answer_keeps_markdown_and_drops_scripts():

