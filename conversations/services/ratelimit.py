@@ -7,7 +7,9 @@ trip (``SET NX EX`` + ``INCR``) counts a hit atomically across every worker; oth
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext as _
@@ -52,8 +54,7 @@ def _count_hit(key: str, *, timeout: int) -> int:
     backend = shared_cache()  # not caches["default"]: that is one Redis pool per socket under ASGI
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(full_key, write=True)
-        pipe = client.pipeline(transaction=False)
+        pipe = _redis_writer(backend).pipeline(transaction=False)
         pipe.set(full_key, 0, ex=timeout, nx=True)
         pipe.incr(full_key)
         return int(pipe.execute()[1])
@@ -64,3 +65,16 @@ def _count_hit(key: str, *, timeout: int) -> int:
     except ValueError:  # evicted between add and incr: start again
         backend.set(key, 1, timeout=timeout)
         return 1
+
+
+_writers: "weakref.WeakKeyDictionary[RedisCache, Any]" = weakref.WeakKeyDictionary()
+
+
+def _redis_writer(backend: RedisCache) -> Any:
+    """The backend's redis-py client for writes, made once: Django builds a new ``Redis``
+    object (over the same pool) on every ``get_client`` call, which costs more than the
+    round trip it prepares. Writes always go to the first server, whatever the key."""
+    client = _writers.get(backend)
+    if client is None:
+        client = _writers[backend] = backend._cache.get_client(None, write=True)
+    return client
