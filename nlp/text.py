@@ -109,8 +109,13 @@ def _to_simplified(chars: list[str]) -> list[str]:
     return [converter.convert(c) if c in traditional else c for c in chars]
 
 
+@lru_cache(maxsize=8192)
 def normalize(text: str) -> NormalizedText:
-    """Normalise ``text`` (see the module docstring); never raises on any ``str``."""
+    """Normalise ``text`` (see the module docstring); never raises on any ``str``.
+
+    Cached (the result is immutable): a turn normalises the same text more than once
+    (analysis, then the classifier), and customers ask the same questions over and over.
+    """
     raw = text or ""
     # 1. NFKC per raw character, remembering where each output character came from.
     chars: list[str] = []
