@@ -211,15 +211,16 @@ def _persist(
         "confidence": _confidence(analysis.confidence) if analysis else None,
         "payload": payload,
     }
+    context_after = _context_after(context, text=visitor_text, intent=intent, decision=decision)
     if decision is not None and decision.action != Action.ESCALATE and connection.vendor == "postgresql":
         visitor, reply = Message(**visitor_fields), Message(conversation_id=conversation.pk, sender=Sender.BOT, **_reply_fields(decision, faq, latency_ms))
-        if bot_turn_append(conversation_id=conversation.pk, context=_context_after(context, text=visitor_text, intent=intent, decision=decision), visitor=visitor, reply=reply):
+        if bot_turn_append(conversation_id=conversation.pk, context=context_after, visitor=visitor, reply=reply):
             broadcast_on_commit(conversation_group(conversation.pk), messages_event([visitor, reply]))
             conversation.status, conversation.last_seq = ConversationStatus.BOT, reply.seq
             return TurnResult(conversation=conversation, visitor_message=visitor, reply=reply, messages=(visitor, reply))
     with transaction.atomic():
         count = 1 if decision is None or decision.action == Action.ESCALATE else 2
-        advance = conversation_advance(conversation.pk, count=count, context=_context_after(context, text=visitor_text, intent=intent, decision=decision))
+        advance = conversation_advance(conversation.pk, count=count, context=context_after)
         if advance.status == ConversationStatus.CLOSED:
             raise ApplicationError("session_closed", _("会话已结束，请开始新的会话"), status=409)
         if advance.status in (ConversationStatus.QUEUED, ConversationStatus.WITH_AGENT) and decision is not None:

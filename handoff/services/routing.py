@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from conversations.enums import ConversationStatus
@@ -29,20 +29,20 @@ from ..selectors import BUSY_STATUSES, escalation_policy, queue_positions
 logger = logging.getLogger(__name__)
 
 
+def _online_agents() -> QuerySet[AgentProfile]:
+    """Online, active agents annotated with ``load``: the chats they hold (assigned or active)."""
+    return AgentProfile.objects.filter(presence=Presence.ONLINE, user__is_active=True).annotate(
+        load=Count("user__escalations", filter=Q(user__escalations__status__in=BUSY_STATUSES), distinct=True)
+    )
+
+
 def agent_pick(*, category_id: int | None, skipped_ids: set[int] | frozenset[int] = frozenset()) -> AgentProfile | None:
     """The agent who should get a chat needing ``category_id`` now, or None (it waits).
 
     Agents in ``skipped_ids`` (they let it time out or transferred it away) are used only
     when nobody else can take it.
     """
-    online = list(
-        AgentProfile.objects.filter(presence=Presence.ONLINE, user__is_active=True)
-        .annotate(
-            load=Count("user__escalations", filter=Q(user__escalations__status__in=BUSY_STATUSES), distinct=True),
-            last_assigned=Max("user__escalations__assigned_at"),
-        )
-        .prefetch_related("skills")
-    )
+    online = list(_online_agents().annotate(last_assigned=Max("user__escalations__assigned_at")).prefetch_related("skills"))
     if not online:
         return None
     pool = [profile for profile in online if profile.load < profile.capacity]
@@ -113,12 +113,7 @@ def _free_slot_exists() -> bool:
     Skills don't matter here: when this is False no waiting chat can be assigned, so the
     dispatcher stops; when True, ``escalation_route`` applies the skill rules per chat.
     """
-    return (
-        AgentProfile.objects.filter(presence=Presence.ONLINE, user__is_active=True)
-        .annotate(load=Count("user__escalations", filter=Q(user__escalations__status__in=BUSY_STATUSES)))
-        .filter(load__lt=F("capacity"))
-        .exists()
-    )
+    return _online_agents().filter(load__lt=F("capacity")).exists()
 
 
 def queue_positions_broadcast() -> None:
