@@ -197,8 +197,9 @@ def test_matcher_with_an_encoder_dir_trains_and_answers(small_kb, encoder_dir, a
     built = current_index()
     assert built.unit_vectors is not None and built.unit_vectors.shape == (built.index.n_units, 32)
     matcher = current_matcher(wait=True)
-    assert matcher.model.feature_names[-6:] == (
+    assert matcher.model.feature_names[-8:] == (
         "embedding_cosine", "embedding_rel_top", "embedding_centroid", "embedding_centroid_rel_top", "embedding_answer", "embedding_answer_rel_top",
+        "oos_embedding", "oos_embedding_rel",
     )
     # and faq_match answers paraphrases with the right entry first
     for question, expected in [("退回的钱多久到银行卡", "REFUND-1"), ("密码记不得了登录不了", "ACC-1"), ("包裹现在在哪", "SHIP-2")]:

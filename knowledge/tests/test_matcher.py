@@ -64,13 +64,16 @@ def test_features_reward_overlap_and_intent_agreement():
     assert rows[0, col["intent_agree"]] == pytest.approx(0.9) and rows[1, col["intent_disagree"]] == pytest.approx(0.9)
 
 
-def test_answer_embedding_features_sit_after_the_question_ones():
-    class Hit:
-        def __init__(self, score, texts):
-            self.score, self.texts, self.keywords, self.category_slug = score, texts, (), None
+class _Hit:
+    """A search hit with just what ``candidate_features`` reads."""
 
+    def __init__(self, score, texts):
+        self.score, self.texts, self.keywords, self.category_slug = score, texts, (), None
+
+
+def test_answer_embedding_features_sit_after_the_question_ones():
     query = QueryView(text="定制的杯子能退吗", tokens=("定制", "的", "杯子", "能", "退", "吗"))
-    hits = [Hit(5.0, ("支持七天无理由退货吗",)), Hit(4.0, ("哪些商品不支持无理由退货",))]
+    hits = [_Hit(5.0, ("支持七天无理由退货吗",)), _Hit(4.0, ("哪些商品不支持无理由退货",))]
     kwargs = dict(text_tokens=lambda t: tuple(t), expand=list, kb_slugs=frozenset())
     cosines = np.array([0.8, 0.7])
     # given an answer cosine per hit (the second entry's answer names customised goods)
@@ -86,12 +89,8 @@ def test_answer_embedding_features_sit_after_the_question_ones():
 
 
 def test_out_of_scope_embedding_features_are_the_same_for_every_candidate_and_relative_to_it():
-    class Hit:
-        def __init__(self, score, texts):
-            self.score, self.texts, self.keywords, self.category_slug = score, texts, (), None
-
     query = QueryView(text="你们招不招兼职客服", tokens=("你们", "招", "不", "招", "兼职", "客服"))
-    hits = [Hit(5.0, ("客服几点上班",)), Hit(4.0, ("怎么联系人工客服",))]
+    hits = [_Hit(5.0, ("客服几点上班",)), _Hit(4.0, ("怎么联系人工客服",))]
     kwargs = dict(text_tokens=lambda t: tuple(t), expand=list, kb_slugs=frozenset())
     col = {n: i for i, n in enumerate(feature_names(True))}
     # given a question closer to an out-of-scope example (0.9) than to either candidate
