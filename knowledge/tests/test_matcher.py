@@ -98,6 +98,9 @@ def test_out_of_scope_embedding_features_are_the_same_for_every_candidate_and_re
     # then each row carries that cosine, and how much nearer it is than the candidate
     assert rows[:, col["oos_embedding"]].tolist() == pytest.approx([0.9, 0.9])
     assert rows[:, col["oos_embedding_rel"]].tolist() == pytest.approx([0.2, 0.3])
+    # and without out-of-scope examples both columns stay 0 (not a mirror of embedding_cosine)
+    none = candidate_features(query, hits, **kwargs, embeddings=np.array([0.7, 0.6]))
+    assert not none[:, [col["oos_embedding"], col["oos_embedding_rel"]]].any()
     # and the lexical-only features have no such column (nothing to compare without a model)
     assert "oos_embedding" not in feature_names(False)
 

@@ -104,7 +104,7 @@ def candidate_features(
     embeddings: np.ndarray | None = None,
     embedding_centroids: np.ndarray | None = None,
     answer_embeddings: np.ndarray | None = None,
-    oos_embedding: float = 0.0,
+    oos_embedding: float | None = None,
 ) -> np.ndarray:
     """One feature row per hit (hits in search order).
 
@@ -113,7 +113,8 @@ def candidate_features(
     ``embedding_centroids``: the cosine with each hit's embedding centroid (defaults to
     ``embeddings`` when not given, i.e. an entry of one text); ``answer_embeddings``: the
     cosine with each hit's answer (zeros when not given, e.g. a KB without answers);
-    ``oos_embedding``: the question's best cosine with the out-of-scope examples.
+    ``oos_embedding``: the question's best cosine with the out-of-scope examples (None without
+    examples, e.g. bench/kb_bq.py: both columns stay 0 rather than mirror ``embedding_cosine``).
     """
     n = len(hits)
     width = len(feature_names(embeddings is not None))
@@ -187,7 +188,7 @@ def candidate_features(
             row.extend([
                 float(embeddings[i]), float(embeddings[i] - embeddings.max()), float(ecent[i]), float(ecent[i] - ecent.max()),
                 float(answers[i]), float(answers[i] - answers.max()),
-                oos_embedding, oos_embedding - float(embeddings[i]),
+                *((oos_embedding, oos_embedding - float(embeddings[i])) if oos_embedding is not None else (0.0, 0.0)),
             ])
         rows[i] = row
     return rows

@@ -81,10 +81,10 @@ class Matcher:
     # refresh trims to the KB's own texts.
     negative_vectors: np.ndarray | None = None
 
-    def oos_cosine(self, text: str) -> float:
-        """The question's best cosine with the out-of-scope examples (0 without a model or examples)."""
+    def oos_cosine(self, text: str) -> float | None:
+        """The question's best cosine with the out-of-scope examples (None without a model or examples)."""
         if self.embedder is None or self.negative_vectors is None or not len(self.negative_vectors):
-            return 0.0
+            return None
         return float((self.negative_vectors @ self.embedder.encode_query(text)).max())
 
     def probabilities(self, query: QueryView, hits: Sequence[CandidateLike], *, centroids: np.ndarray | None = None) -> np.ndarray:
@@ -152,13 +152,13 @@ def build_training_set(
             continue
         view = QueryView(query.text, query.tokens, query.intent, query.confidence, query.intent_probs)
         cosines = embedding_centroids = answers = None
-        oos_embedding = 0.0
+        oos_embedding = None
         if embedder is not None:
             cosines, embedding_centroids = embedder.cosine_stats(query.text, [tuple(embed_key(t) for t in h.texts) for h in hits])
             answers = answer_cosines(embedder, query.text, hits, answer_key)
             k = qid - n_positive_queries
             others = negative_texts[:k] + negative_texts[k + 1 :] if negative else negative_texts
-            oos_embedding = float(embedder.best_cosines(query.text, [others])[0]) if others else 0.0
+            oos_embedding = float(embedder.best_cosines(query.text, [others])[0]) if others else None
         feats = candidate_features(
             view, hits, text_tokens=text_tokens, expand=expand, kb_slugs=kb_slugs,
             centroids=np.array([h.centroid for h in hits]), embeddings=cosines, embedding_centroids=embedding_centroids,
