@@ -7,6 +7,7 @@ time, which is what makes the learned probability meaningful.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -89,6 +90,59 @@ def _expanded(expand: Callable[[Sequence[str]], list[str]], tokens: tuple[str, .
     return frozenset(expand(tokens))
 
 
+class _Vocabulary:
+    """Process-wide ids for characters, bigrams and words (prefixed so the three never collide).
+
+    The overlap features compare one question with ~150 KB texts per turn; as id arrays the
+    comparison is a few numpy calls instead of ~450 Python set intersections (the largest
+    single cost of a chat turn before: bench/results/chat.md). Ids are only compared, never
+    stored, so the vocabulary may grow for the life of the process.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def ids(self, prefix: str, items: frozenset[str]) -> np.ndarray:
+        known = self._ids
+        missing = [prefix + i for i in items if prefix + i not in known]
+        if missing:
+            with self._lock:  # two threads must never hand out the same id
+                for key in missing:
+                    known.setdefault(key, len(known))
+        return np.fromiter((known[prefix + i] for i in items), dtype=np.int64, count=len(items))
+
+
+_VOCAB = _Vocabulary()
+
+
+@dataclass(frozen=True)
+class _TextSets:
+    """One entry's texts as one id array: per text its characters, bigrams and words, in that
+    order; ``sizes[t]`` is how many ids each of the three families has for text ``t``."""
+
+    ids: np.ndarray
+    sizes: np.ndarray  # (texts, 3) float
+
+
+@lru_cache(maxsize=100_000)
+def _entry_sets(
+    expand: Callable[[Sequence[str]], list[str]], texts: tuple[str, ...], tokens: tuple[tuple[str, ...], ...]
+) -> _TextSets:
+    """Cached per entry (its texts and their tokens): the same entries come back on every question."""
+    parts: list[np.ndarray] = []
+    for text, text_tokens in zip(texts, tokens):
+        t_chars, t_bigrams = _grams(text)
+        parts += [_VOCAB.ids("c", t_chars), _VOCAB.ids("b", t_bigrams), _VOCAB.ids("w", _expanded(expand, text_tokens))]
+    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    sizes = np.fromiter((len(p) for p in parts), dtype=np.float64, count=len(parts)).reshape(-1, 3)
+    return _TextSets(ids, sizes)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    return np.where(valid, num / np.where(valid, den, 1.0), 0.0)
+
+
 def feature_names(with_embeddings: bool) -> tuple[str, ...]:
     return BASE_FEATURES + (EMBEDDING_FEATURES if with_embeddings else ())
 
@@ -123,8 +177,6 @@ def candidate_features(
         return rows
     scores = np.array([max(h.score, 0.0) for h in hits])
     top = float(scores.max()) or 1.0
-    q_chars, q_bigrams = _grams(query.text)
-    q_tokens = set(expand(query.tokens))
     compact = content_chars(query.text)
     q_len = len(compact)
     intent_probs = dict(query.intent_probs)
@@ -132,26 +184,10 @@ def candidate_features(
     best_cent = float(cents.max())
     order = np.argsort(-scores, kind="stable")
     best_at, second = int(order[0]), float(scores[order[1]]) if n > 1 else 0.0
+    per_text = _text_overlaps(query, hits, text_tokens=text_tokens, expand=expand)
     for i, hit in enumerate(hits):
         best_other = second if i == best_at else float(scores[best_at])  # the best score among the others
-        dice = cover_q = cover_t = tok_q = tok_t = 0.0
-        jaccards = []
-        known = getattr(hit, "tokens", ())
-        known = known if len(known) == len(hit.texts) else None
-        for k, text in enumerate(hit.texts):
-            t_chars, t_bigrams = _grams(text)
-            if q_bigrams or t_bigrams:
-                dice = max(dice, 2 * len(q_bigrams & t_bigrams) / (len(q_bigrams) + len(t_bigrams) or 1))
-            if q_chars and t_chars:
-                common = len(q_chars & t_chars)
-                cover_q = max(cover_q, common / len(q_chars))
-                cover_t = max(cover_t, common / len(t_chars))
-            t_tokens = _expanded(expand, tuple(known[k] if known is not None else text_tokens(text)))
-            if q_tokens and t_tokens:
-                common_tokens = len(q_tokens & t_tokens)
-                tok_q = max(tok_q, common_tokens / len(q_tokens))
-                tok_t = max(tok_t, common_tokens / len(t_tokens))
-                jaccards.append(common_tokens / len(q_tokens | t_tokens))
+        dice, cover_q, cover_t, tok_q, tok_t, jaccard_mean = per_text[i]
         keyword_hit = float(any(k and k.lower() in compact for k in hit.keywords))
         agree = disagree = other = 0.0
         if query.intent:
@@ -171,7 +207,7 @@ def candidate_features(
             cover_t,
             tok_q,
             tok_t,
-            float(np.mean(jaccards)) if jaccards else 0.0,
+            jaccard_mean,
             float(cents[i]),
             float(cents[i]) - best_cent,
             keyword_hit,
@@ -192,3 +228,60 @@ def candidate_features(
             ])
         rows[i] = row
     return rows
+
+
+def _text_overlaps(
+    query: QueryView,
+    hits: Sequence[CandidateLike],
+    *,
+    text_tokens: Callable[[str], tuple[str, ...]],
+    expand: Callable[[Sequence[str]], list[str]],
+) -> np.ndarray:
+    """Per hit, over its texts: best bigram Dice, best character cover of the question and of
+    the text, best word cover of each, and the mean word Jaccard (``BASE_FEATURES`` 4–9).
+
+    All hits' texts are compared with the question at once (one sorted lookup over their
+    cached id arrays, ``_entry_sets``), so a turn costs a handful of numpy calls however
+    many texts come back.
+    """
+    q_chars, q_bigrams = _grams(query.text)
+    q_words = frozenset(expand(query.tokens))
+    entries = []
+    for hit in hits:
+        known = getattr(hit, "tokens", ())
+        if len(known) != len(hit.texts):
+            known = tuple(tuple(text_tokens(t)) for t in hit.texts)
+        entries.append(_entry_sets(expand, tuple(hit.texts), tuple(known)))
+    n_texts = np.fromiter((len(e.sizes) for e in entries), dtype=np.int64, count=len(entries))
+    out = np.zeros((len(hits), 6))
+    if not n_texts.sum():
+        return out
+    sizes = np.concatenate([e.sizes for e in entries])  # (all texts, 3)
+    ids = np.concatenate([e.ids for e in entries])
+    query_ids = np.sort(np.concatenate([_VOCAB.ids("c", q_chars), _VOCAB.ids("b", q_bigrams), _VOCAB.ids("w", q_words)]))
+    found = np.zeros(len(ids), dtype=bool)
+    if len(query_ids):
+        at = np.minimum(np.searchsorted(query_ids, ids), len(query_ids) - 1)
+        found = query_ids[at] == ids
+    segment = np.repeat(np.arange(sizes.size), sizes.ravel().astype(np.int64))
+    common = np.bincount(segment, weights=found, minlength=sizes.size).reshape(-1, 3)
+    n_chars, n_bigrams, n_words = sizes[:, 0], sizes[:, 1], sizes[:, 2]
+    common_c, common_b, common_w = common[:, 0], common[:, 1], common[:, 2]
+    qc, qb, qw = float(len(q_chars)), float(len(q_bigrams)), float(len(q_words))
+    chars_ok = (n_chars > 0) & (qc > 0)
+    words_ok = (n_words > 0) & (qw > 0)
+    columns = np.stack([
+        _ratio(2 * common_b, qb + n_bigrams, (qb + n_bigrams) > 0),
+        _ratio(common_c, np.full_like(n_chars, qc), chars_ok),
+        _ratio(common_c, n_chars, chars_ok),
+        _ratio(common_w, np.full_like(n_words, qw), words_ok),
+        _ratio(common_w, n_words, words_ok),
+        _ratio(common_w, qw + n_words - common_w, words_ok),  # Jaccard, averaged below
+        words_ok.astype(np.float64),
+    ], axis=1)
+    has = n_texts > 0
+    starts = (np.cumsum(n_texts) - n_texts)[has]
+    out[has, :5] = np.maximum.reduceat(columns[:, :5], starts, axis=0)
+    sums = np.add.reduceat(columns[:, 5:], starts, axis=0)
+    out[has, 5] = np.where(sums[:, 1] > 0, sums[:, 0] / np.maximum(sums[:, 1], 1), 0.0)
+    return out
