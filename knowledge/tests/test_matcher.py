@@ -71,6 +71,58 @@ class _Hit:
         self.score, self.texts, self.keywords, self.category_slug = score, texts, (), None
 
 
+def _overlap_reference(query, hits, expand):
+    """The overlap features (bigram_dice … token_jaccard_mean) as plain set arithmetic, text by text."""
+    from nlp.matcher.text import char_ngrams
+
+    q_chars, q_bigrams, q_words = set(char_ngrams(query.text, 1)), set(char_ngrams(query.text, 2)), set(expand(query.tokens))
+    rows = []
+    for hit in hits:
+        dice = cover_q = cover_t = tok_q = tok_t = 0.0
+        jaccards = []
+        for text, tokens in zip(hit.texts, hit.tokens):
+            t_chars, t_bigrams, t_words = set(char_ngrams(text, 1)), set(char_ngrams(text, 2)), set(expand(tokens))
+            if q_bigrams or t_bigrams:
+                dice = max(dice, 2 * len(q_bigrams & t_bigrams) / (len(q_bigrams) + len(t_bigrams)))
+            if q_chars and t_chars:
+                cover_q = max(cover_q, len(q_chars & t_chars) / len(q_chars))
+                cover_t = max(cover_t, len(q_chars & t_chars) / len(t_chars))
+            if q_words and t_words:
+                tok_q = max(tok_q, len(q_words & t_words) / len(q_words))
+                tok_t = max(tok_t, len(q_words & t_words) / len(t_words))
+                jaccards.append(len(q_words & t_words) / len(q_words | t_words))
+        rows.append([dice, cover_q, cover_t, tok_q, tok_t, sum(jaccards) / len(jaccards) if jaccards else 0.0])
+    return np.array(rows)
+
+
+def test_vectorised_overlap_features_equal_plain_set_arithmetic():
+    """The overlap columns are computed for all candidates' texts at once (numpy id arrays);
+    they must equal the text-by-text set definitions, edge cases included."""
+    rng = np.random.default_rng(3)
+    alphabet = list("退款多久到账发票怎么开运费谁出能不能改地址吗？ ")
+    synonyms = {"退钱": "退款"}
+    expand = synonym_expander(synonyms)
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet, size=int(rng.integers(0, 9))))
+
+    class Hit:
+        def __init__(self, texts, tokens):
+            self.score, self.texts, self.tokens, self.keywords, self.category_slug = 1.0, texts, tokens, (), None
+
+    names = feature_names(False)
+    first, last = names.index("bigram_dice"), names.index("token_jaccard_mean")
+    for _ in range(60):
+        hits = []
+        for _ in range(int(rng.integers(1, 6))):
+            texts = tuple(text() for _ in range(int(rng.integers(0, 4))))  # an entry may have no text
+            hits.append(Hit(texts, tuple(tuple(t for t in (s[:2], s[2:4], "退钱") if t and rng.random() < 0.7) for s in texts)))
+        q = text()
+        query = QueryView(text=q, tokens=tuple(t for t in (q[:2], q[2:5], "退款") if t and rng.random() < 0.7))
+        rows = candidate_features(query, hits, text_tokens=lambda t: tuple(t), expand=expand, kb_slugs=frozenset())
+        assert rows[:, first : last + 1] == pytest.approx(_overlap_reference(query, hits, expand), abs=1e-12)
+
+
 def test_answer_embedding_features_sit_after_the_question_ones():
     query = QueryView(text="定制的杯子能退吗", tokens=("定制", "的", "杯子", "能", "退", "吗"))
     hits = [_Hit(5.0, ("支持七天无理由退货吗",)), _Hit(4.0, ("哪些商品不支持无理由退货",))]
