@@ -19,8 +19,9 @@ from rest_framework.views import APIView
 from csbot.errors import ApplicationError
 
 from .enums import Channel
+from .models import Conversation
 from .realtime import message_data
-from .selectors import conversation_by_token, conversation_for_token, conversation_history, site_key_active
+from .selectors import conversation_by_token, conversation_for_token, conversation_history, conversation_id_for_token, site_key_active
 from .services import feedback_submit, message_text_clean, session_start, turn_handle
 
 TOKEN_HEADER = OpenApiParameter(
@@ -138,7 +139,8 @@ class ChatTurnApi(APIView):
         text = message_text_clean(data["message"])  # before creating a session for nothing
         if data.get("session_id"):
             token = request.headers.get("X-Session-Token", "")
-            conversation = conversation_for_token(session_id=data["session_id"], token=token)
+            # turn_handle reads only the pk: the token check needs no model instance.
+            conversation = Conversation(pk=conversation_id_for_token(session_id=data["session_id"], token=token))
         else:
             grant = session_start(channel=Channel.API, user_id=data.get("user_id"), client_ip=_client_ip(request))
             conversation, token = grant.conversation, grant.token
@@ -164,7 +166,7 @@ class ChatTurnApi(APIView):
                 "actions": full["actions"],
             }
         body = {
-            "session_id": result.conversation.pk,
+            "session_id": str(result.conversation.pk),
             "token": token,
             "response": result.reply.text if result.reply else "",
             "intent": result.intent,
@@ -173,7 +175,9 @@ class ChatTurnApi(APIView):
             "reply": reply,
             "duplicate": result.duplicate,
         }
-        return Response(self.OutputSerializer(body).data)
+        # Already the OutputSerializer's shape and types (a test holds them equal): running
+        # it again costs ~1 ms of field copying per message on the busiest endpoint.
+        return Response(body)
 
 
 class SessionHistoryApi(APIView):

@@ -69,6 +69,18 @@ def test_continuing_a_session_needs_its_token_and_keeps_the_sequence(client, scr
     assert clicked["reply"]["kind"] == "answer" and clicked["reply"]["entry_id"] == second["reply"]["suggestions"][0]["entry_id"]
 
 
+def test_chat_responses_are_exactly_what_the_documented_output_serializer_renders(client, scripted_nlp):
+    """The view skips re-serialising its plain-dict body (speed); the OpenAPI schema is the
+    OutputSerializer's, so every kind of reply must already be in its shape and types."""
+    from conversations.apis import ChatTurnApi
+
+    first = chat(client, {"message": "你好"}).json()  # small talk, new session
+    suggest = chat(client, {"message": "退款的事", "session_id": first["session_id"]}, token=first["token"]).json()
+    handed = chat(client, {"message": "转人工", "handoff": True}).json()  # no bot reply: null
+    for body in (first, suggest, handed):
+        assert ChatTurnApi.OutputSerializer(body).data == body
+
+
 def test_a_repeated_client_msg_id_returns_the_same_reply(client, scripted_nlp):
     first = chat(client, {"message": "你好", "client_msg_id": "dup"}).json()
     again = chat(client, {"message": "你好", "client_msg_id": "dup", "session_id": first["session_id"]}, token=first["token"]).json()

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,6 +61,7 @@ class BuiltIndex:
     built_at: float
     build_seconds: float
     _positions: dict[int, int] | None = None
+    _tokens: dict[int, tuple[tuple[str, ...], ...]] = field(default_factory=dict)  # position → its units' tokens
     # Sentence embeddings of every unit's normalised text (rows = lexical units), when
     # ``NLP_EMBEDDING_MODEL`` is set; ``embedder`` encoded them and encodes the questions.
     unit_vectors: np.ndarray | None = None
@@ -120,8 +121,14 @@ class BuiltIndex:
             texts=doc.texts,
             keywords=doc.keywords,
             matched_text=doc.texts[unit - int(self.index.unit_start[position])],
-            tokens=tuple(tokens for _, tokens in self.index.docs[position].units),
+            tokens=self._doc_tokens(position),
         )
+
+    def _doc_tokens(self, position: int) -> tuple[tuple[str, ...], ...]:
+        tokens = self._tokens.get(position)
+        if tokens is None:  # built once per entry: every turn's candidates need them
+            tokens = self._tokens[position] = tuple(tokens for _, tokens in self.index.docs[position].units)
+        return tokens
 
 
 def add_dense_hits(built: BuiltIndex, text: str, tokens: Sequence[str], hits: list[SearchHit]) -> list[SearchHit]:
