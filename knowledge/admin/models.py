@@ -129,6 +129,7 @@ class EntryAdmin(admin.ModelAdmin):
             path("import/", wrap(views.ImportView.as_view(model_admin=self)), name="knowledge_entry_import"),
             path("export/", wrap(views.ExportView.as_view(model_admin=self)), name="knowledge_entry_export"),
             path("try/", wrap(views.TryView.as_view(model_admin=self)), name="knowledge_entry_try"),
+            path("audit/", wrap(views.AuditView.as_view(model_admin=self)), name="knowledge_entry_audit"),
             path("revisions/<int:pk>/restore/", wrap(views.RestoreView.as_view(model_admin=self)), name="knowledge_revision_restore"),
             *super().get_urls(),
         ]

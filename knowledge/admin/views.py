@@ -201,6 +201,36 @@ class TryView(_AdminPage):
         }
 
 
+class AuditView(_AdminPage):
+    """易混淆条目: entry pairs the bot confuses (``knowledge.audit``), on demand.
+
+    Asking every KB text takes seconds (one search and match each), so it runs only when the
+    manager presses the button (``?run=1``), never on a plain visit.
+    """
+
+    permission = "view"
+    MAX_PAIRS = 50
+
+    def get(self, request):
+        from knowledge.audit import kb_confusions
+        from knowledge.selectors import thresholds_for
+
+        audit = None
+        only_answered = request.GET.get("answered") == "1"
+        if request.GET.get("run") == "1":
+            audit = kb_confusions(min_probability=thresholds_for(None).answer if only_answered else 0.0)
+        pairs = audit.pairs[: self.MAX_PAIRS] if audit else []
+        entries = {e.pk: e for e in Entry.objects.filter(pk__in=[ref.entry_id for p in pairs for ref in (p.a, p.b)])}
+        return TemplateResponse(
+            request,
+            "admin/knowledge/audit.html",
+            self.context(
+                request, title=_("易混淆条目"), audit=audit, only_answered=only_answered,
+                pairs=[(p, entries.get(p.a.entry_id), entries.get(p.b.entry_id), sorted(p.confusions, key=lambda c: -c.probability)[:5]) for p in pairs],
+            ),
+        )
+
+
 class RestoreView(_AdminPage):
     """GET: what restoring would change; POST: restore (a new ``restore`` revision)."""
 

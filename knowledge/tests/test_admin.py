@@ -21,7 +21,7 @@ def _jsonl(*rows: dict) -> bytes:
 def test_changelist_links_to_import_export_and_try(manager_client, small_kb):
     response = manager_client.get(reverse("admin:knowledge_entry_changelist"))
     assert response.status_code == 200
-    for name in ("knowledge_entry_import", "knowledge_entry_export", "knowledge_entry_try"):
+    for name in ("knowledge_entry_import", "knowledge_entry_export", "knowledge_entry_try", "knowledge_entry_audit"):
         assert reverse(f"admin:{name}") in response.content.decode()
 
 
