@@ -123,6 +123,22 @@ def test_vectorised_overlap_features_equal_plain_set_arithmetic():
         assert rows[:, first : last + 1] == pytest.approx(_overlap_reference(query, hits, expand), abs=1e-12)
 
 
+def test_visitor_questions_never_grow_the_feature_vocabulary():
+    """Only KB texts get ids: a long-running server sees endless new visitor words."""
+    from nlp.matcher.features import _VOCAB
+
+    class Hit:
+        score, keywords, category_slug = 1.0, (), None
+        texts, tokens = ("退款多久到账",), (("退款", "多久", "到账"),)
+
+    kwargs = dict(text_tokens=lambda t: tuple(t), expand=list, kb_slugs=frozenset())
+    candidate_features(QueryView(text="退款", tokens=("退款",)), [Hit()], **kwargs)  # the KB text's ids exist now
+    size = len(_VOCAB._ids)
+    rows = candidate_features(QueryView(text="鳄鱼皮鞋褪色嘛", tokens=("鳄鱼", "皮鞋", "褪色", "嘛")), [Hit()], **kwargs)
+    assert len(_VOCAB._ids) == size
+    assert rows[0, feature_names(False).index("bigram_dice")] == 0.0
+
+
 def test_answer_embedding_features_sit_after_the_question_ones():
     query = QueryView(text="定制的杯子能退吗", tokens=("定制", "的", "杯子", "能", "退", "吗"))
     hits = [_Hit(5.0, ("支持七天无理由退货吗",)), _Hit(4.0, ("哪些商品不支持无理由退货",))]

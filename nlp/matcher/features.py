@@ -95,8 +95,9 @@ class _Vocabulary:
 
     The overlap features compare one question with ~150 KB texts per turn; as id arrays the
     comparison is a few numpy calls instead of ~450 Python set intersections (the largest
-    single cost of a chat turn before: bench/results/chat.md). Ids are only compared, never
-    stored, so the vocabulary may grow for the life of the process.
+    single cost of a chat turn before: bench/results/chat.md). Only KB texts add ids (a
+    visitor's new words cannot match any KB text, so they are left out, and the vocabulary
+    stays the size of the KB's); ids are only compared, never stored.
     """
 
     def __init__(self) -> None:
@@ -104,6 +105,7 @@ class _Vocabulary:
         self._lock = threading.Lock()
 
     def ids(self, prefix: str, items: frozenset[str]) -> np.ndarray:
+        """Ids of ``items``, adding the unknown ones (KB texts)."""
         known = self._ids
         missing = [prefix + i for i in items if prefix + i not in known]
         if missing:
@@ -111,6 +113,11 @@ class _Vocabulary:
                 for key in missing:
                     known.setdefault(key, len(known))
         return np.fromiter((known[prefix + i] for i in items), dtype=np.int64, count=len(items))
+
+    def known_ids(self, prefix: str, items: frozenset[str]) -> np.ndarray:
+        """Ids of those ``items`` that some KB text has (a question's side)."""
+        known = self._ids
+        return np.fromiter((i for i in (known.get(prefix + item) for item in items) if i is not None), dtype=np.int64)
 
 
 _VOCAB = _Vocabulary()
@@ -258,7 +265,7 @@ def _text_overlaps(
         return out
     sizes = np.concatenate([e.sizes for e in entries])  # (all texts, 3)
     ids = np.concatenate([e.ids for e in entries])
-    query_ids = np.sort(np.concatenate([_VOCAB.ids("c", q_chars), _VOCAB.ids("b", q_bigrams), _VOCAB.ids("w", q_words)]))
+    query_ids = np.sort(np.concatenate([_VOCAB.known_ids("c", q_chars), _VOCAB.known_ids("b", q_bigrams), _VOCAB.known_ids("w", q_words)]))
     found = np.zeros(len(ids), dtype=bool)
     if len(query_ids):
         at = np.minimum(np.searchsorted(query_ids, ids), len(query_ids) - 1)
