@@ -39,6 +39,7 @@ def test_compose_runs_every_production_role():
     assert {"web", "ws", "worker", "beat", "nginx", "postgres", "redis", "elasticsearch"} <= set(services)
     assert services["web"]["command"][0] == "gunicorn" and "csbot.wsgi:application" in services["web"]["command"]
     assert services["ws"]["command"][0] == "daphne" and "csbot.asgi:application" in services["ws"]["command"]
+    assert services["ws"]["deploy"]["replicas"] >= 2  # one daphne per core (its GIL)
     assert services["worker"]["command"][:3] == ["celery", "-A", "csbot"] and "worker" in services["worker"]["command"]
     assert "beat" in services["beat"]["command"]
 
