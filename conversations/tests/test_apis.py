@@ -95,6 +95,14 @@ def test_a_handoff_request_answers_with_the_queue_status(client, scripted_nlp):
     assert quiet["reply"] is None and quiet["response"] == "" and quiet["status"] == "queued"
 
 
+def test_a_continued_session_can_ask_for_a_person(client, scripted_nlp):
+    """The token check hands turn_handle only the id; escalation loads what it needs itself."""
+    first = chat(client, {"message": "你好"}).json()
+    handed = chat(client, {"message": "转人工", "handoff": True, "session_id": first["session_id"]}, token=first["token"]).json()
+    assert handed["session_id"] == first["session_id"] and handed["status"] == "queued"
+    assert Conversation.objects.get(pk=first["session_id"]).status == "queued"
+
+
 def test_history_lists_every_message_in_order_with_feedback(client, scripted_nlp):
     first = chat(client, {"message": "我想退货"}).json()
     chat(client, {"message": "谢谢", "session_id": first["session_id"]}, token=first["token"])
