@@ -9,11 +9,14 @@ other side. Typical causes a manager fixes: two entries that answer the same que
 questions too alike to tell apart (sharpen one).
 
 Needs no labelled questions, so it can run on any deployment's KB; it costs one search and
-match per KB text (the demo KB's ~2,700 texts: seconds; with a sentence-embedding model,
-the texts' vectors are already cached by the index).
+match per KB text asked (the demo KB's ~2,700 texts: seconds; with a sentence-embedding model,
+the texts' vectors are already cached by the index). A larger KB is sampled
+(``MAX_AUDIT_TEXTS``, a fixed seed so two runs compare): at 100k entries every text would take
+hours.
 """
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +24,8 @@ from nlp.matcher import TOP_N, QueryView
 
 from .matching import active_intent_model, current_matcher, training_search
 from .search.local import BuiltIndex, current_index
+
+MAX_AUDIT_TEXTS = 3000  # KB texts asked per audit; more are sampled (seconds, not hours, at 100k entries)
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,17 @@ class KbAudit:
     texts: int  # KB texts asked
     confused: int  # of which matched to another entry
     pairs: list[ConfusedPair]
+    total_texts: int = 0  # KB texts in all (more than ``texts`` when sampled)
+
+    @property
+    def sampled(self) -> bool:
+        return self.total_texts > self.texts
 
     def as_dict(self, *, examples: int = 5) -> dict:
         return {
             "texts": self.texts,
+            "total_texts": self.total_texts,
+            "sampled": self.sampled,
             "confused": self.confused,
             "confused_share": round(self.confused / max(1, self.texts), 4),
             "pairs": [p.as_dict(examples=examples) for p in self.pairs],
@@ -91,24 +103,27 @@ def _ref(built: BuiltIndex, position: int) -> EntryRef:
     return EntryRef(doc.entry_id, doc.external_id, doc.question)
 
 
-def kb_confusions(*, built: BuiltIndex | None = None, min_probability: float = 0.0) -> KbAudit:
+def kb_confusions(*, built: BuiltIndex | None = None, min_probability: float = 0.0, max_texts: int = MAX_AUDIT_TEXTS) -> KbAudit:
     """Ask every text of every entry (itself hidden) and collect the entries that win instead.
 
     ``min_probability``: only count a wrong winner at least this likely (e.g. the answer
     threshold, to see only confusions that would be answered wrongly). Entries with a single
     text are asked too: hiding it leaves nothing of the entry, so any confident winner is a
-    real overlap. Read-only.
+    real overlap. More than ``max_texts`` texts are sampled (fixed seed). Read-only.
     """
     built = built or current_index()
     matcher = current_matcher(built, wait=True)
     if matcher is None or not built.documents:
-        return KbAudit(0, 0, [])
+        return KbAudit(0, 0, [], total_texts=0)
     index = built.index
     search = training_search(built)
     units: list[tuple[int, int, str, tuple[str, ...]]] = []
     for position, doc in enumerate(index.docs):
         start = int(index.unit_start[position])
         units.extend((position, start + k, text, tokens) for k, (text, tokens) in enumerate(doc.units) if text)
+    total = len(units)
+    if total > max_texts:
+        units = sorted(random.Random(7).sample(units, max_texts))
     _, intent_fn = active_intent_model()
     rankings: Sequence[list[tuple[str, float]]] = intent_fn([u[2] for u in units]) if intent_fn else [[] for _ in units]
     pairs: dict[tuple[int, int], ConfusedPair] = {}
@@ -133,4 +148,4 @@ def kb_confusions(*, built: BuiltIndex | None = None, min_probability: float = 0
             )
         pair.confusions.append(Confusion(text, _ref(built, position), _ref(built, winner), float(probabilities[best])))
     ranked = sorted(pairs.values(), key=lambda p: (-p.count, -p.share, p.a.entry_id, p.b.entry_id))
-    return KbAudit(len(units), confused, ranked)
+    return KbAudit(len(units), confused, ranked, total_texts=total)

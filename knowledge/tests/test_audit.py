@@ -87,3 +87,13 @@ def test_admin_audit_page_runs_on_demand_and_links_both_entries(kb_fresh, small_
     # and "only confusions that would be answered" uses the answer threshold
     strict = manager_client.get(url, {"run": "1", "answered": "1"})
     assert strict.context["audit"].confused <= page.context["audit"].confused
+
+
+def test_a_large_kb_is_sampled_with_a_fixed_seed(kb_fresh, small_kb):
+    everything = kb_confusions()
+    sampled = kb_confusions(max_texts=10)
+    assert not everything.sampled and everything.total_texts == everything.texts
+    assert sampled.sampled and (sampled.texts, sampled.total_texts) == (10, everything.texts)
+    again = kb_confusions(max_texts=10)
+    assert [c.text for p in again.pairs for c in p.confusions] == [c.text for p in sampled.pairs for c in p.confusions]
+    assert sampled.as_dict()["sampled"] is True

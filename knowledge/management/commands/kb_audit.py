@@ -26,7 +26,8 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False))
             return
-        self.stdout.write(f"问法 {report['texts']} 条，其中 {report['confused']} 条被匹配到其他条目（{report['confused_share']:.1%}）")
+        sample = f"（从 {report['total_texts']} 条中抽样）" if report["sampled"] else ""
+        self.stdout.write(f"问法 {report['texts']} 条{sample}，其中 {report['confused']} 条被匹配到其他条目（{report['confused_share']:.1%}）")
         for pair in report["pairs"]:
             a, b = pair["a"], pair["b"]
             self.stdout.write(f"\n{pair['count']:>3} 条  {a['id']}「{a['question']}」 ⇄ {b['id']}「{b['question']}」")
