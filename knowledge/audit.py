@@ -129,13 +129,13 @@ def kb_confusions(*, built: BuiltIndex | None = None, min_probability: float = 0
     pairs: dict[tuple[int, int], ConfusedPair] = {}
     confused = 0
     for (position, unit, text, tokens), ranking in zip(units, rankings):
-        hits = search(text, tokens, [unit], [])
+        hits = search(text, tokens, [unit], [])[:TOP_N]
         if not hits:
             continue
         intent, confidence = ranking[0] if ranking else (None, 0.0)
         query = QueryView(text=text, tokens=tokens, intent=intent, confidence=float(confidence), intent_probs=tuple(ranking))
-        probabilities = matcher.probabilities(query, hits[:TOP_N], centroids=[h.centroid for h in hits[:TOP_N]])
-        best = max(range(len(hits[:TOP_N])), key=lambda i: (probabilities[i], hits[i].score))
+        probabilities = matcher.probabilities(query, hits, centroids=[h.centroid for h in hits])
+        best = max(range(len(hits)), key=lambda i: (probabilities[i], hits[i].score))
         winner = hits[best].group
         if winner == position or float(probabilities[best]) < min_probability:
             continue

@@ -213,12 +213,17 @@ def matcher_build(
             logger.warning("ignoring unreadable matcher model %s", path)
         if model is not None and model.feature_names != feature_names(embedder is not None):
             model = None  # written by another code version
+    # The out-of-scope examples' vectors, encoded once per embedder and example set: training
+    # compares every pseudo-query with them and serving every question.
+    texts = tuple(text for text in (normalised_text(t) for t in _distinct(negatives)) if text)
+    negative_vectors = _negative_vectors(embedder, texts) if embedder is not None and texts else None
     if model is None:
         started = time.perf_counter()
         queries = pseudo_queries(built, intent_fn=intent_fn)
+        negative_set = negative_queries(negatives, intent_fn=intent_fn)  # the same texts, in the same order
         training = build_training_set(
             queries, training_search(built), text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder,
-            embed_key=normalised_text, answer_key=answer_key, negatives=negative_queries(negatives, intent_fn=intent_fn),
+            embed_key=normalised_text, answer_key=answer_key, negatives=negative_set, negative_vectors=negative_vectors,
         )
         try:
             model = train_matcher(training, meta={"key": key, "queries": len(queries), "negatives": len(negatives)})
@@ -230,9 +235,6 @@ def matcher_build(
             model.save(path)
         except OSError:
             logger.warning("could not persist the matcher model to %s", path)
-    # the negatives as training normalised them (negative_queries), in the same order
-    texts = tuple(text for text in (normalised_text(t) for t in _distinct(negatives)) if text)
-    negative_vectors = _negative_vectors(embedder, texts) if embedder is not None and texts else None
     return Matcher(
         model=model, text_tokens=text_tokens, expand=expand, kb_slugs=slugs, embedder=embedder, embed_key=normalised_text,
         answer_key=answer_key, negative_vectors=negative_vectors,

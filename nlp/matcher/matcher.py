@@ -138,6 +138,7 @@ def build_training_set(
     hide_entry_share: float = 0.3,
     seed: int = 13,
     negatives: Sequence[PseudoQuery] = (),
+    negative_vectors: np.ndarray | None = None,
 ) -> TrainingSet:
     """Search every pseudo-query with its text (or, for a share, its entry) hidden; featurise the hits.
 
@@ -146,13 +147,19 @@ def build_training_set(
     they are also what the ``oos_embedding`` features compare a question with; a negative is
     compared with the other negatives only (leave-one-out, as a KB text is searched with
     itself hidden), else every negative would look like a perfect out-of-scope match.
+    ``negative_vectors``: the negatives' embeddings, row for row, when the caller has them
+    already (serving keeps the same vectors); encoded here otherwise.
     """
     rng = random.Random(seed)
     rows, labels, qids, hidden = [], [], [], []
     names = feature_names(embedder is not None)
     n_positive_queries = len(queries)
     # the negatives' vectors, encoded once: every pseudo-query is compared with all of them
-    negative_matrix = embedder.encode([n.text for n in negatives]) if embedder is not None and negatives else None
+    negative_matrix = None
+    if embedder is not None and negatives:
+        negative_matrix = negative_vectors if negative_vectors is not None else embedder.encode([n.text for n in negatives])
+        if len(negative_matrix) != len(negatives):
+            raise ValueError("negative_vectors must have one row per negative")
     for qid, query in enumerate([*queries, *negatives]):
         negative = qid >= n_positive_queries
         hide_entry = negative or rng.random() < hide_entry_share
