@@ -190,9 +190,16 @@ class Servers:
             time.sleep(0.2)
         raise RuntimeError(f"server on port {port} did not start")
 
-    def daphne(self) -> int:
+    def daphne(self, server: str = "daphne") -> int:
+        """One ASGI server process for WebSockets: daphne (the default), or uvicorn with uvloop
+        and the ``websockets`` protocol implementation, to compare the two in one run."""
         port = free_port()
-        self.start([str(Path(sys.executable).with_name("daphne")), "-b", "127.0.0.1", "-p", str(port), "csbot.asgi:application"], port)
+        if server == "uvicorn":
+            argv = [str(Path(sys.executable).with_name("uvicorn")), "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--ws", "websockets",
+                    "--no-access-log", "--log-level", "warning", "csbot.asgi:application"]
+        else:
+            argv = [str(Path(sys.executable).with_name("daphne")), "-b", "127.0.0.1", "-p", str(port), "csbot.asgi:application"]
+        self.start(argv, port)
         return port
 
     def gunicorn(self) -> int:
@@ -376,10 +383,18 @@ async def group_round_trip(env: dict[str, str], n: int, seconds: float, warmup: 
     """Bare channel-layer cost: group_send → receive on the same layer the server uses."""
     result = Result("channel-layer group round trip (paced)")
     if env.get("REDIS_URL"):
-        from channels_redis.core import RedisChannelLayer
+        hosts, prefix = [{"address": env["REDIS_URL"], "max_connections": 1000}], env.get("CSBOT_CHANNEL_PREFIX", "bench")
+        if env.get("CSBOT_CHANNEL_LAYER", "pubsub") == "lists":
+            from channels_redis.core import RedisChannelLayer
 
-        layer = RedisChannelLayer(hosts=[{"address": env["REDIS_URL"], "max_connections": 1000}], prefix=env.get("CSBOT_CHANNEL_PREFIX", "bench"), capacity=1500, expiry=60)
-        result.note = "Redis layer"
+            layer = RedisChannelLayer(hosts=hosts, prefix=prefix, capacity=1500, expiry=60)
+            result.note = "Redis layer (lists)"
+        else:
+            sys.path.insert(0, str(ROOT))
+            from csbot.layers import ResyncPubSubChannelLayer
+
+            layer = ResyncPubSubChannelLayer(hosts=hosts, prefix=prefix)
+            result.note = "Redis layer (Pub/Sub, as the server)"
     else:
         from channels.layers import InMemoryChannelLayer
 
@@ -409,9 +424,11 @@ async def group_round_trip(env: dict[str, str], n: int, seconds: float, warmup: 
     await asyncio.gather(*(one(i) for i in range(n)))
     for i, channel in enumerate(channels):
         await layer.group_discard(f"bench.g.{i}", channel)
-    if hasattr(layer, "close_pools"):
-        with contextlib.suppress(Exception):
-            await layer.close_pools()
+    for close in ("close_pools", "flush"):
+        if hasattr(layer, close):
+            with contextlib.suppress(Exception):
+                await getattr(layer, close)()
+            break
     result.seconds = seconds
     return result
 
@@ -594,7 +611,7 @@ async def rest_phases(args: argparse.Namespace, port: int, gunicorn_port: int | 
 
 def report(args: argparse.Namespace, results: list[Result], pipeline_ms: list[int]) -> str:
     mode = (
-        f"production path: PostgreSQL + channels-redis, {args.ws_procs} daphne process(es) for WebSockets"
+        f"production path: PostgreSQL + channels-redis, {args.ws_procs} {args.ws_server} process(es) for WebSockets"
         if args.production
         else "embedded: SQLite + in-memory channel layer, one daphne process"
     )
@@ -636,6 +653,7 @@ def main() -> None:
     parser.add_argument("--saturate", type=int, default=40, help="closed-loop clients in the saturated phases")
     parser.add_argument("--rest-conns", type=int, default=32)
     parser.add_argument("--ws-procs", type=int, default=1, help="daphne processes serving WebSockets (clients are spread over them, as nginx would); needs --production for more than 1")
+    parser.add_argument("--ws-server", choices=("daphne", "uvicorn"), default="daphne", help="the ASGI server for WebSockets (uvicorn: uvloop + websockets, installed separately)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per paced phase (saturated/REST phases take half)")
     parser.add_argument("--only", default="", help="comma-separated phases to run: echo,group,chat,rest (default: all)")
     parser.add_argument("--spy", default="", help="profile the first daphne process with py-spy during the paced chat phase; writes collapsed stacks to this file")
@@ -651,7 +669,7 @@ def main() -> None:
     try:
         print(f"preparing {'PostgreSQL' if args.production else 'SQLite'} database with the demo data …", file=sys.stderr)
         site_key = servers.prepare()
-        ports = [servers.daphne() for _ in range(args.ws_procs)]
+        ports = [servers.daphne(args.ws_server) for _ in range(args.ws_procs)]
         gunicorn_port = servers.gunicorn() if args.production else None
         global CPU_DB
         CPU_PIDS[:] = [proc.pid for proc in servers.procs]

@@ -105,6 +105,7 @@ class ChatConsumer(SocketConsumer):
             return
         self.conversation_id = uuid.UUID(session["session_id"])
         self.status = session["status"]
+        self._known_seq = int(session["last_seq"] or 0)  # the client resumes what it lacks up to here
         self.group = conversation_group(self.conversation_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -202,6 +203,14 @@ class ChatConsumer(SocketConsumer):
                 continue
             self._sent.add(message["seq"])
             await self.send_json({"type": "message", "message": message})
+
+    async def layer_resync(self, event: dict[str, Any]) -> None:
+        """Broadcasts may have been lost while the layer reconnected to Redis: send from the
+        database whatever this socket has not sent since it opened (each message once)."""
+        if self.conversation_id is None:
+            return
+        since = max([self._known_seq, *self._sent])
+        await self._send_messages(await _history_async(self.conversation_id, since))
 
     async def chat_messages(self, event: dict[str, Any]) -> None:
         await self._send_messages(event["messages"])

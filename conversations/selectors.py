@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from csbot import db
 from csbot.errors import ApplicationError
 
 from .dialog.smalltalk import DEFAULT_TEMPLATES
@@ -169,7 +170,8 @@ def turn_state(conversation_id: uuid.UUID | str, client_msg_id: str | None = Non
 
     Hand-written SQL because this runs on every message and the ORM spelling (three
     correlated subqueries) costs more Python time to build than the database takes to run.
-    Portable between PostgreSQL and SQLite. Raises ``Conversation.DoesNotExist``.
+    Portable between PostgreSQL and SQLite; prepared on PostgreSQL (``csbot.db.fetchone``).
+    Raises ``Conversation.DoesNotExist``.
     """
     from .enums import Sender
     from .models import Feedback
@@ -192,9 +194,7 @@ def turn_state(conversation_id: uuid.UUID | str, client_msg_id: str | None = Non
     params: list[Any] = [client_msg_id] if client_msg_id else []
     params += [Sender.BOT, *RATEABLE_KINDS, Sender.BOT, *RATEABLE_KINDS, Sender.SYSTEM]
     params.append(Conversation._meta.pk.get_db_prep_value(_parse_session_id(conversation_id), connection))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = db.fetchone(sql, params)
     if row is None:
         raise Conversation.DoesNotExist(f"conversation {conversation_id} does not exist")
     status, context, duplicate_found, streak = row

@@ -12,6 +12,10 @@ from django.utils.translation import gettext as _
 from csbot.errors import ApplicationError
 
 
+# Close code after a channel-layer reconnect: "reconnect and reload" (clients retry at once).
+CLOSE_RESYNC = 4503
+
+
 def error_frame(exc: ApplicationError, **extra: Any) -> dict[str, Any]:
     """The ``{"type": "error", code, detail, ...}`` frame for a domain error (None extras dropped)."""
     return {"type": "error", **exc.as_dict(), **{k: v for k, v in extra.items() if v is not None}}
@@ -44,3 +48,9 @@ class SocketConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def layer_resync(self, event: dict[str, Any]) -> None:
+        """The channel layer lost its Redis subscription for a moment (``csbot.layers``), so
+        broadcasts may have been missed: close with ``CLOSE_RESYNC`` and let the client
+        reconnect, which loads its state afresh. Consumers that can catch up in place override it."""
+        await self.close(code=CLOSE_RESYNC)

@@ -13,6 +13,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from csbot import db
+
 from ..enums import ConversationStatus, MessageKind, Sender
 from ..models import Conversation, Message
 from ..realtime import broadcast_on_commit, conversation_group, messages_event, status_event
@@ -82,12 +84,14 @@ def _bot_turn_sql() -> tuple[str, tuple[Any, ...]]:
     conv, msg = Conversation._meta, Message._meta
     fields = tuple(f for f in msg.concrete_fields if not f.primary_key and f.name not in ("seq", "reply_to"))
     columns = ", ".join(q(f.column) for f in fields)
-    values = ", ".join(["%s"] * len(fields))
+    # Typed placeholders: prepared with server-side binding (csbot.db), a value feeding
+    # INSERT … SELECT has no type of its own (a None would arrive as text).
+    values = ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
     seq, reply_to, pk = q("seq"), q(msg.get_field("reply_to").column), q(msg.pk.column)
     sql = f"""
         WITH adv AS (
-            UPDATE {q(conv.db_table)} SET {q("last_seq")} = {q("last_seq")} + 2, {q("last_activity_at")} = %s,
-                   {q("updated_at")} = %s, {q("context")} = %s
+            UPDATE {q(conv.db_table)} SET {q("last_seq")} = {q("last_seq")} + 2, {q("last_activity_at")} = %s::timestamptz,
+                   {q("updated_at")} = %s::timestamptz, {q("context")} = %s::jsonb
              WHERE {q(conv.pk.column)} = %s AND {q("status")} = %s
          RETURNING {q("last_seq")}),
         visitor AS (
@@ -111,6 +115,7 @@ def bot_turn_append(*, conversation_id: Any, context: dict[str, Any], visitor: M
     ``reply`` and returns True; returns False, storing nothing, when the bot no longer owns
     the conversation (queued, with an agent, closed, gone): the caller takes the general
     path, which handles each of those. Raises ``IntegrityError`` for a repeated client id.
+    Prepared once per pooled connection (``csbot.db.fetchone``).
     """
     if connection.vendor != "postgresql":
         raise RuntimeError("bot_turn_append is PostgreSQL only")
@@ -130,9 +135,7 @@ def bot_turn_append(*, conversation_id: Any, context: dict[str, Any], visitor: M
     # In a caller's transaction the statement runs in a savepoint, so a repeated client id
     # leaves that transaction usable for reading the stored turn.
     with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+        row = db.fetchone(sql, params)
     if row is None:
         return False
     visitor.pk, visitor.seq, reply.pk = row

@@ -118,6 +118,31 @@ async def test_resume_sends_every_missed_message_exactly_once(site_key, scripted
         assert [f["message"]["seq"] for f in await receive(first, 2)] == [5, 6]
 
 
+async def test_a_layer_resync_sends_what_the_broadcasts_lost_once(site_key, scripted_nlp):
+    from conversations.services.messages import message_append
+
+    async with socket(_path(site_key.key)) as ws:
+        hello = await open_session(ws)
+        await send_message(ws, "你好", "a")
+        assert [f["message"]["seq"] for f in await receive(ws, 2)] == [1, 2]
+
+        # Given a message stored while the layer was cut off from Redis (its broadcast lost)
+        @database_sync_to_async
+        def _lost() -> None:
+            conversation = Conversation.objects.get(pk=hello["session_id"])
+            message_append(conversation=conversation, sender="system", kind="event", text="转接中", broadcast=False)
+
+        await _lost()
+        assert await ws.receive_nothing(timeout=0.2)
+        # When the layer tells the socket to resync (csbot.layers, after a reconnect)
+        await get_channel_layer().group_send(conversation_group(hello["session_id"]), {"type": "layer.resync"})
+        # Then the socket sends what it missed from the database, and only that, once
+        (frame,) = await receive(ws, 1)
+        assert frame["type"] == "message" and frame["message"]["seq"] == 3 and frame["message"]["text"] == "转接中"
+        await get_channel_layer().group_send(conversation_group(hello["session_id"]), {"type": "layer.resync"})
+        assert await ws.receive_nothing(timeout=0.3)
+
+
 async def test_a_retried_client_id_is_answered_from_storage_not_stored_twice(site_key, scripted_nlp):
     async with socket(_path(site_key.key)) as ws:
         hello = await open_session(ws)
@@ -335,9 +360,9 @@ async def test_an_event_without_a_handler_is_still_an_error(site_key):
 
 @pytest.mark.redis
 async def test_over_redis_every_tab_of_a_session_gets_each_reply_once(site_key, scripted_nlp):
-    from channels_redis.core import RedisChannelLayer
+    from csbot.layers import ResyncPubSubChannelLayer
 
-    assert isinstance(get_channel_layer(), RedisChannelLayer)
+    assert isinstance(get_channel_layer(), ResyncPubSubChannelLayer)
     async with socket(_path(site_key.key)) as first:
         hello = await open_session(first)
         async with socket(_path(site_key.key, hello["session_id"], hello["token"])) as second:

@@ -24,25 +24,28 @@ def _record_loops(monkeypatch, layer) -> list[asyncio.AbstractEventLoop]:
 
 @pytest.mark.redis
 def test_sync_callers_broadcast_over_redis_through_one_long_lived_loop(monkeypatch):
-    from channels_redis.core import RedisChannelLayer
+    from csbot.layers import ResyncPubSubChannelLayer
 
-    # given a channel listening to a group on the Redis layer
     layer = get_channel_layer()
-    assert isinstance(layer, RedisChannelLayer)
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)("test.realtime", channel)
+    assert isinstance(layer, ResyncPubSubChannelLayer)
     loops = _record_loops(monkeypatch, layer)
-    # when sync code broadcasts twice (as a REST turn on gunicorn does)
-    group_send("test.realtime", {"type": "chat.test", "n": 1})
-    group_send("test.realtime", {"type": "chat.test", "n": 2})
+
+    async def scenario() -> list[int]:
+        # given a channel listening to a group on the Redis layer (Pub/Sub: subscribed on this loop)
+        channel = await layer.new_channel()
+        await layer.group_add("test.realtime", channel)
+        try:
+            # when sync code broadcasts twice (as a REST turn on gunicorn does), from a thread
+            for n in (1, 2):
+                await asyncio.to_thread(group_send, "test.realtime", {"type": "chat.test", "n": n})
+            return [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(2)]
+        finally:
+            await layer.group_discard("test.realtime", channel)
+
     # then both arrive, in order, and were sent from one loop that is still alive: no new
     # thread, loop and Redis connection pool per broadcast
-    async def both() -> list[int]:
-        return [(await layer.receive(channel))["n"] for _ in range(2)]
-
-    assert async_to_sync(both)() == [1, 2]
+    assert async_to_sync(scenario)() == [1, 2]
     assert len(loops) == 2 and loops[0] is loops[1] and loops[0].is_running()
-    async_to_sync(layer.group_discard)("test.realtime", channel)
 
 
 def test_a_broken_layer_is_logged_not_raised(monkeypatch, caplog):

@@ -85,6 +85,10 @@ TEMPLATES = [
     },
 ]
 
+# The chat turn's two statements run prepared on PostgreSQL (csbot/db.py); 0 behind a pooler
+# that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+CSBOT_DB_PREPARE = env.bool("CSBOT_DB_PREPARE", default=True)
+
 # Database: SQLite under var/ unless DATABASE_URL points at PostgreSQL (psycopg 3).
 DATABASE_URL = env.str("DATABASE_URL", default="")
 if DATABASE_URL:

@@ -32,7 +32,7 @@ print(json.dumps({
 }))
 """
 
-SWITCHES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "ELASTICSEARCH_URL", "CSBOT_SEARCH_BACKEND")
+SWITCHES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "ELASTICSEARCH_URL", "CSBOT_SEARCH_BACKEND", "CSBOT_CHANNEL_LAYER")
 
 
 def load_settings(tmp_path: Path, **env: str) -> dict:
@@ -66,7 +66,8 @@ def test_service_urls_switch_on_production_integrations(tmp_path):
     )
     assert conf["db"] == "django.db.backends.postgresql"
     assert conf["db_name"] == "csbot"
-    assert conf["layer"] == "channels_redis.core.RedisChannelLayer"
+    # Redis Pub/Sub with a resync after reconnects (csbot.layers): the cheaper broadcast.
+    assert conf["layer"] == "csbot.layers.ResyncPubSubChannelLayer"
     # An explicit pool size: the redis-py default of 100 breaks under fan-out load.
     assert conf["layer_hosts"][0]["max_connections"] >= 100
     assert conf["cache"] == "django.core.cache.backends.redis.RedisCache"
@@ -74,6 +75,15 @@ def test_service_urls_switch_on_production_integrations(tmp_path):
     assert conf["search"] == "elasticsearch"
     # PostgreSQL through psycopg's pool: ASGI threads share connections instead of piling up.
     assert conf["db_pool"]["max_size"] == 8 and conf["db_max_age"] == 0
+
+
+def test_the_list_based_channel_layer_can_be_chosen_and_a_typo_is_refused(tmp_path):
+    conf = load_settings(tmp_path, DJANGO_DEBUG="1", REDIS_URL="redis://cache.example:6379/0", CSBOT_CHANNEL_LAYER="lists")
+    assert conf["layer"] == "channels_redis.core.RedisChannelLayer"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CSBOT_"))}
+    env.update(DJANGO_SETTINGS_MODULE="csbot.settings.base", DJANGO_DEBUG="1", CSBOT_VAR_DIR=str(tmp_path), CSBOT_CHANNEL_LAYER="pubsbu")
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "CSBOT_CHANNEL_LAYER must be 'pubsub' or 'lists'" in out.stderr
 
 
 def test_database_pool_size_is_configurable_and_can_be_turned_off(tmp_path):
@@ -110,7 +120,7 @@ def test_channel_layer_and_cache_use_redis_when_redis_url_is_set():
     from django.core.cache import cache
 
     layer = get_channel_layer()
-    assert type(layer).__name__ == "RedisChannelLayer"
+    assert type(layer).__name__ == "ResyncPubSubChannelLayer"
     assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
 
     async def roundtrip():

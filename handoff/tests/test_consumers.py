@@ -130,6 +130,24 @@ async def test_agent_gets_hello_then_a_live_assignment_and_serves_the_chat(agent
         await communicator.disconnect()
 
 
+async def test_a_layer_resync_makes_the_console_reconnect_and_reload(agents):
+    from channels.layers import get_channel_layer
+
+    from conversations.realtime import agent_group
+    from csbot.ws import CLOSE_RESYNC
+
+    alice, _bob = agents
+    communicator = await agent_socket(alice)
+    assert (await communicator.connect())[0]
+    try:
+        await receive_until(communicator, "hello")
+        await get_channel_layer().group_send(agent_group(alice.pk), {"type": "layer.resync"})
+        closed = await communicator.receive_output(timeout=3)
+        assert closed == {"type": "websocket.close", "code": CLOSE_RESYNC}
+    finally:
+        await communicator.disconnect()
+
+
 async def test_agent_cannot_watch_or_write_another_agents_chat(agents):
     alice, bob = agents
     escalation = await _waiting_chat(status=EscalationStatus.ACTIVE, agent=alice)
