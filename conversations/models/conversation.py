@@ -27,15 +27,15 @@ class Conversation(TimeStampedModel):
     site_key = models.ForeignKey(
         "conversations.SiteKey", verbose_name=_("接入站点"), null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
     )
-    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, default=Channel.WEB, db_index=True)
-    status = models.CharField(_("状态"), max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.BOT, db_index=True)
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, default=Channel.WEB)
+    status = models.CharField(_("状态"), max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.BOT)
     assigned_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("接待坐席"), null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_conversations"
     )
     # SHA-256 hex of the visitor's session token; the token itself is never stored.
-    token_hash = models.CharField(_("会话令牌摘要"), max_length=64, unique=True, null=True, blank=True, editable=False)
+    token_hash = models.CharField(_("会话令牌摘要"), max_length=64, null=True, blank=True, editable=False)
     last_seq = models.PositiveIntegerField(_("最新消息序号"), default=0)
-    last_activity_at = models.DateTimeField(_("最近活动"), null=True, blank=True, db_index=True)
+    last_activity_at = models.DateTimeField(_("最近活动"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     close_reason = models.CharField(_("结束原因"), max_length=16, choices=CloseReason.choices, blank=True)
     csat_rating = models.PositiveSmallIntegerField(_("满意度"), null=True, blank=True)
@@ -55,8 +55,16 @@ class Conversation(TimeStampedModel):
             models.CheckConstraint(
                 condition=~Q(status=ConversationStatus.WITH_AGENT) | Q(assigned_agent__isnull=False), name="conversations_with_agent_has_agent"
             ),
+            # Equality lookups only: a constraint, not ``unique=True``, which adds a LIKE index.
+            models.UniqueConstraint(fields=["token_hash"], name="conversations_token_hash_unique"),
         ]
-        indexes = [models.Index(fields=["status", "last_activity_at"], name="conv_status_activity_idx")]
+        # Every bot turn updates the row (last_seq, activity, context) and, as the activity time
+        # is indexed, writes a new entry in every index: keep them few. ``status`` is served by
+        # the composite index; no LIKE indexes (``db_index`` on a CharField adds one).
+        indexes = [
+            models.Index(fields=["status", "last_activity_at"], name="conv_status_activity_idx"),
+            models.Index(fields=["channel"], name="conv_channel_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{str(self.id)[:8]} · {self.get_status_display()}"

@@ -1,11 +1,15 @@
 """Fixed-window rate limits kept in the Django cache (Redis in production, process memory embedded).
 
+(A conversation's message limit is counted from the stored messages instead, in the turn's
+first query: ``services.turn``.)
+
 A limit is written ``"N/S"`` (at most N hits per S seconds). On Redis one pipelined round
 trip (``SET NX EX`` + ``INCR``) counts a hit atomically across every worker; other caches use
 ``cache.add`` + ``cache.incr``.
 """
 from __future__ import annotations
 
+import math
 import time
 import weakref
 from dataclasses import dataclass
@@ -45,8 +49,12 @@ def rate_limit_hit(scope: str, subject: str, spec: str, *, detail: str | None = 
     window = int(time.time() // rate.seconds)
     hits = _count_hit(f"rl:{scope}:{subject}:{window}", timeout=rate.seconds + 1)
     if hits > rate.limit:
-        retry_after = max(1, int((window + 1) * rate.seconds - time.time()))
-        raise ApplicationError("rate_limited", detail or _("操作太频繁，请稍后再试"), status=429, extra={"retry_after": retry_after})
+        raise rate_limited_error(detail, retry_after=(window + 1) * rate.seconds - time.time())
+
+
+def rate_limited_error(detail: str | None, *, retry_after: float) -> ApplicationError:
+    """The 429 ``rate_limited`` error, with ``retry_after`` in whole seconds (at least 1)."""
+    return ApplicationError("rate_limited", detail or _("操作太频繁，请稍后再试"), status=429, extra={"retry_after": max(1, math.ceil(retry_after))})
 
 
 def _count_hit(key: str, *, timeout: int) -> int:

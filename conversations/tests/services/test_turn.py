@@ -191,6 +191,30 @@ def test_messages_are_rate_limited_per_session(scripted_nlp, api_session, settin
     assert turn(conversation, "你好", client_msg_id="a").duplicate is True
 
 
+def test_the_message_limit_is_a_sliding_window_over_stored_messages(scripted_nlp, api_session, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.models import Message
+
+    conversation, _ = api_session
+    settings.CSBOT_RATE_LIMIT_MESSAGES = "2/60"
+    turn(conversation, "你好", client_msg_id="a")
+    turn(conversation, "谢谢", client_msg_id="b")
+    # Given the first message was sent 50 s ago: the window frees up 10 s from now
+    now = timezone.now()
+    Message.objects.filter(conversation=conversation, client_msg_id="a").update(created_at=now - timedelta(seconds=50))
+    with pytest.raises(ApplicationError) as error:
+        turn(conversation, "再见", client_msg_id="c")
+    assert error.value.code == "rate_limited" and 9 <= error.value.extra["retry_after"] <= 11
+    # Refused messages are not stored, so they do not extend the wait
+    assert not Message.objects.filter(conversation=conversation, client_msg_id="c").exists()
+    # When the oldest leaves the window, the visitor may write again (no cache involved)
+    Message.objects.filter(conversation=conversation, client_msg_id="a").update(created_at=now - timedelta(seconds=61))
+    assert turn(conversation, "再见", client_msg_id="c").reply is not None
+
+
 def test_context_keeps_the_last_six_turns(scripted_nlp, api_session):
     conversation, _ = api_session
     for i in range(8):
