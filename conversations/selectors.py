@@ -8,10 +8,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from csbot import db
@@ -160,12 +162,18 @@ class TurnState:
     context: dict[str, Any]
     duplicate: bool  # this client message id is stored already
     unhelpful_streak: int
-    recent_messages: int = 0  # visitor messages stored since ``recent_since`` (the rate limit)
+    # With ``nth_latest``: when the visitor's n-th latest stored message was sent (None: fewer).
+    nth_latest_visitor_at: datetime | None = None
 
 
-def turn_state(conversation_id: uuid.UUID | str, client_msg_id: str | None = None, *, recent_since: datetime | None = None) -> TurnState:
+def turn_state(conversation_id: uuid.UUID | str, client_msg_id: str | None = None, *, nth_latest: int | None = None) -> TurnState:
     """Status, memory, idempotency, the visitor's "not helpful" streak and (with
-    ``recent_since``) how many visitor messages were stored since then, in ONE query.
+    ``nth_latest``) the time of the visitor's n-th latest message, in ONE query.
+
+    The last is the per-conversation rate limit ("n per window" is exceeded when the n-th
+    latest message is inside the window): read backwards along the (conversation, seq) index,
+    at most a few dozen rows, where counting by time would range over every conversation's
+    recent messages in the ``created_at`` index.
 
     The streak counts the bot's latest answers rated "not helpful" in a row: it starts after
     the latest answer not rated so (unrated, helpful, rating only) and after the latest
@@ -184,9 +192,13 @@ def turn_state(conversation_id: uuid.UUID | str, client_msg_id: str | None = Non
     conv, msg, fb = q(Conversation._meta.db_table), q(Message._meta.db_table), q(Feedback._meta.db_table)
     kinds = ", ".join(["%s"] * len(RATEABLE_KINDS))
     duplicate = f"EXISTS (SELECT 1 FROM {msg} d WHERE d.conversation_id = c.id AND d.client_msg_id = %s)" if client_msg_id else "FALSE"
-    recent = f"(SELECT COUNT(*) FROM {msg} r WHERE r.conversation_id = c.id AND r.sender = %s AND r.created_at > %s)" if recent_since else "0"
+    nth = (
+        f"(SELECT r.created_at FROM {msg} r WHERE r.conversation_id = c.id AND r.sender = %s ORDER BY r.seq DESC LIMIT 1 OFFSET %s)"
+        if nth_latest
+        else "NULL"
+    )
     sql = f"""
-        SELECT c.status, c.context, {duplicate}, {recent},
+        SELECT c.status, c.context, {duplicate}, {nth},
           (SELECT COUNT(*) FROM {msg} m JOIN {fb} f ON f.message_id = m.id
             WHERE m.conversation_id = c.id AND m.sender = %s AND m.kind IN ({kinds}) AND f.helpful = FALSE
               AND m.seq > COALESCE((
@@ -196,30 +208,22 @@ def turn_state(conversation_id: uuid.UUID | str, client_msg_id: str | None = Non
               ), 0))
         FROM {conv} c WHERE c.id = %s"""
     params: list[Any] = [client_msg_id] if client_msg_id else []
-    if recent_since:
-        params += [Sender.VISITOR, Message._meta.get_field("created_at").get_db_prep_value(recent_since, connection)]
+    if nth_latest:
+        params += [Sender.VISITOR, int(nth_latest) - 1]
     params += [Sender.BOT, *RATEABLE_KINDS, Sender.BOT, *RATEABLE_KINDS, Sender.SYSTEM]
     params.append(Conversation._meta.pk.get_db_prep_value(_parse_session_id(conversation_id), connection))
     row = db.fetchone(sql, params)
     if row is None:
         raise Conversation.DoesNotExist(f"conversation {conversation_id} does not exist")
-    status, context, duplicate_found, recent_count, streak = row
+    status, context, duplicate_found, nth_at, streak = row
     if isinstance(context, (str, bytes)):
         context = json.loads(context)
+    if isinstance(nth_at, str):  # SQLite returns the stored UTC time, as text or naive
+        nth_at = parse_datetime(nth_at)
+    if nth_at is not None and nth_at.tzinfo is None:
+        nth_at = nth_at.replace(tzinfo=dt_timezone.utc)
     return TurnState(
-        status=status, context=context or {}, duplicate=bool(duplicate_found), unhelpful_streak=int(streak or 0), recent_messages=int(recent_count or 0)
-    )
-
-
-def oldest_visitor_message_since(conversation_id: uuid.UUID | str, since: datetime) -> datetime | None:
-    """When the oldest visitor message stored after ``since`` was sent (a rate limit's retry time)."""
-    from .enums import Sender
-
-    return (
-        Message.objects.filter(conversation_id=conversation_id, sender=Sender.VISITOR, created_at__gt=since)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
+        status=status, context=context or {}, duplicate=bool(duplicate_found), unhelpful_streak=int(streak or 0), nth_latest_visitor_at=nth_at
     )
 
 

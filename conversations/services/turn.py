@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -31,7 +30,7 @@ from ..dialog.policy import decide
 from ..enums import Channel, ConversationStatus, MessageKind, Sender, TemplateKey
 from ..models import Conversation, Message
 from ..realtime import agent_group, broadcast_on_commit, conversation_group, messages_event
-from ..selectors import oldest_visitor_message_since, reply_template_text, turn_state
+from ..selectors import TurnState, reply_template_text, turn_state
 from . import understanding
 from .messages import Advance, bot_turn_append, conversation_advance
 from .ratelimit import Rate, rate_limited_error
@@ -259,13 +258,17 @@ def _persist(
     return TurnResult(conversation=conversation, visitor_message=visitor, reply=reply, messages=tuple(messages))
 
 
-def _rate_limited(conversation_id: Any, window_start: datetime, rate: Rate) -> NoReturn:
-    """Raise ``rate_limited``: the conversation stored ``rate.limit`` visitor messages in the
-    last ``rate.seconds``. A sliding window over what was stored, counted by ``turn_state``
-    (no cache round trip per turn, exact across processes); retry once the oldest leaves it."""
-    oldest = oldest_visitor_message_since(conversation_id, window_start)
-    wait = (oldest - window_start).total_seconds() if oldest is not None else rate.seconds
-    raise rate_limited_error(_("消息发送太频繁，请稍后再试"), retry_after=wait)
+def _rate_limit_check(state: TurnState, rate: Rate) -> None:
+    """Raise ``rate_limited`` when the conversation stored ``rate.limit`` visitor messages in
+    the last ``rate.seconds``: a sliding window over what was stored, read by ``turn_state``
+    (no cache round trip per turn, exact across processes). Refused messages are not stored,
+    so they never extend the wait; retry once the n-th latest message leaves the window."""
+    nth = state.nth_latest_visitor_at
+    if nth is None:
+        return
+    wait = (nth - timezone.now()).total_seconds() + rate.seconds
+    if wait > 0:
+        raise rate_limited_error(_("消息发送太频繁，请稍后再试"), retry_after=wait)
 
 
 def turn_handle(
@@ -291,16 +294,14 @@ def turn_handle(
     text = message_text_clean(text)
     client_msg_id = client_msg_id_clean(client_msg_id)
     rate = Rate.parse(getattr(settings, "CSBOT_RATE_LIMIT_MESSAGES", "30/60"))
-    window_start = timezone.now() - timedelta(seconds=rate.seconds)
-    state = turn_state(conversation.pk, client_msg_id, recent_since=window_start)
+    state = turn_state(conversation.pk, client_msg_id, nth_latest=rate.limit)
     if state.duplicate:
         stored = _stored_turn(conversation, client_msg_id)  # type: ignore[arg-type]
         if stored is not None:
             return stored
     if state.status == ConversationStatus.CLOSED:
         raise ApplicationError("session_closed", _("会话已结束，请开始新的会话"), status=409)
-    if state.recent_messages >= rate.limit:
-        _rate_limited(conversation.pk, window_start, rate)
+    _rate_limit_check(state, rate)
 
     analysis: AnalysisLike | None = None
     faq: FaqMatchLike | None = None
