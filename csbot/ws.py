@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from csbot.errors import ApplicationError
 
 
-# Close code after a channel-layer reconnect: "reconnect and reload" (clients retry at once).
+# Close code after a channel-layer reconnect: "reconnect and reload" (the console reconnects).
 CLOSE_RESYNC = 4503
 
 

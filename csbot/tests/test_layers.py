@@ -98,3 +98,18 @@ async def test_over_redis_a_killed_subscriber_connection_resyncs_and_keeps_deliv
         await admin.aclose()
         await layer.group_discard("test.resync", channel)
         await layer.flush()
+
+
+def test_every_socket_handles_the_resync_event():
+    """The layer sends ``layer.resync`` to every local channel: a consumer without a handler
+    would die with "No handler for message type" instead of catching up."""
+    from csbot.routing import websocket_urlpatterns
+
+    def consumer_of(app):
+        while not hasattr(app, "consumer_class"):  # unwrap origin checks and auth middleware
+            app = getattr(app, "application", None) or app.inner
+        return app.consumer_class
+
+    consumers = {consumer_of(pattern.callback) for pattern in websocket_urlpatterns}
+    assert len(consumers) >= 3
+    assert all(callable(getattr(consumer, "layer_resync", None)) for consumer in consumers), consumers
