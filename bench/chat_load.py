@@ -19,7 +19,8 @@ Usage (from the repo root, virtualenv active):
   python bench/chat_load.py                 # embedded: SQLite + in-memory channel layer
   python bench/chat_load.py --production    # PostgreSQL + Redis (DATABASE_URL/REDIS_URL or local defaults)
   python bench/chat_load.py --production --write   # also rewrite bench/results/chat.md
-Options: --visitors 200 --seconds 20 --saturate 40 --rest-conns 32 (see --help).
+Options: --visitors 200 --seconds 20 --saturate 40 --rest-conns 32 --ws-procs 1 --ws-server daphne (see --help;
+`--ws-server uvicorn` compares uvicorn + uvloop + websockets, installed separately: `pip install uvicorn uvloop`).
 
 The load generator shares the machine's 2 cores with the server: absolute numbers are lower
 than with a separate client machine; the ratios measured in one run are the point.
