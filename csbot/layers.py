@@ -64,6 +64,7 @@ class _ResyncShardConnection(RedisSingleShardConnection):
 class _ResyncLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The parent made plain shards (they open nothing until first used): swap in ours.
         self._shards = [_ResyncShardConnection(shard.host, self) for shard in self._shards]
 
 

@@ -10,6 +10,13 @@ import pytest
 from csbot.layers import RESYNC_EVENT, ResyncPubSubChannelLayer
 
 
+_REAL_SLEEP = asyncio.sleep  # the receive loop's 1 s back-off, shortened by _fast_sleep
+
+
+async def _fast_sleep(seconds: float, *args):
+    await _REAL_SLEEP(min(seconds, 0.01), *args)
+
+
 class _FlakyPubSub:
     """Stands in for redis-py's PubSub: fails ``failures`` times, then yields ``messages``."""
 
@@ -52,7 +59,7 @@ async def test_every_local_channel_is_told_to_resync_once_after_the_subscription
         task.cancel()
 
 
-async def test_a_healthy_subscription_never_resyncs_and_delivers_in_order(monkeypatch):
+async def test_a_healthy_subscription_never_resyncs_and_delivers():
     layer, shard, names = await _layer_with(_FlakyPubSub(failures=0, messages=[]))
     loop_layer = layer._get_layer()
     data = layer.serialize({"type": "chat.messages", "n": 1})
@@ -64,13 +71,6 @@ async def test_a_healthy_subscription_never_resyncs_and_delivers_in_order(monkey
         assert all(loop_layer.channels[name].empty() for name in names)
     finally:
         task.cancel()
-
-
-_REAL_SLEEP = asyncio.sleep
-
-
-async def _fast_sleep(seconds: float, *args):
-    await _REAL_SLEEP(min(seconds, 0.01), *args)
 
 
 @pytest.mark.redis
