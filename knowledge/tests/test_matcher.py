@@ -300,6 +300,44 @@ def test_embedding_feature_from_a_local_transformers_dir(small_kb, settings, mon
         TransformersEmbedder(str(tmp_path / "missing"))
 
 
+def test_a_transformers_dir_s_sentence_transformers_prompts_are_applied(tmp_path, monkeypatch):
+    """E5-style models name their prompts; questions (and, symmetric, KB texts) get the query one, answers the passage one."""
+    import json
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from nlp.matcher.embeddings import TransformersEmbedder
+
+    path = _tiny_transformers_dir(tmp_path)
+    plain = TransformersEmbedder(str(path))
+    assert (plain.query_prompt, plain.passage_prompt) == ("", "")
+    (path / "config_sentence_transformers.json").write_text(json.dumps({"prompts": {"query": "问：", "passage": "答："}}), encoding="utf-8")
+    prompted = TransformersEmbedder(str(path))
+    asked = plain._embed(["问：退款多久到账"], True)[0]
+    assert np.allclose(prompted.encode_query("退款多久到账"), asked, atol=1e-5)
+    assert not np.allclose(plain.encode_query("退款多久到账"), asked, atol=1e-3)
+    assert np.allclose(prompted.encode(["退款多久到账"])[0], asked, atol=1e-5)  # symmetric: KB texts are questions too
+    answer = plain._embed(["答：三到五个工作日"], True)[0]
+    assert np.allclose(prompted.passage_cosines("退款多久到账", ["三到五个工作日"])[0], float(answer @ asked), atol=1e-5)
+    asymmetric = TransformersEmbedder(str(path), symmetric=False)
+    assert np.allclose(asymmetric.encode(["退款多久到账"])[0], plain._embed(["答：退款多久到账"], True)[0], atol=1e-5)
+
+
+def test_a_transformers_dir_rewritten_in_place_gets_a_new_cache_name(tmp_path, monkeypatch):
+    """Persisted KB vectors and matchers are keyed by cache_name: a retrained model must never reuse the old ones."""
+    import os
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from nlp.matcher.embeddings import TransformersEmbedder
+
+    path = _tiny_transformers_dir(tmp_path)
+    before = TransformersEmbedder(str(path)).cache_name()
+    assert TransformersEmbedder(str(path)).cache_name() == before  # stable while the files are unchanged
+    weights = next(path.glob("*.safetensors"))
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert TransformersEmbedder(str(path)).cache_name() != before
+
+
 def test_kb_change_retrains_in_background_while_the_old_matcher_serves(small_kb):
     import time
 

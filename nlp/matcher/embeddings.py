@@ -11,8 +11,8 @@ Three backends behind one interface (``Embedder``):
   deployment's paraphrase pairs. numpy only at run time, ~0.04 ms per question.
 - ``NLP_EMBEDDING_MODEL=/path/to/dir`` (any other directory): a local transformers
   sentence-embedding directory with mean pooling (what sentence-transformers does for
-  MiniLM-style models), loaded with ``local_files_only`` so a missing or partial directory is
-  an error, never a download.
+  MiniLM- and E5-style models) and its sentence-transformers prompts if it names any, loaded
+  with ``local_files_only`` so a missing or partial directory is an error, never a download.
 
 Each is loaded lazily once per process. KB texts are encoded when the matcher is built for
 a KB (``refresh``: only texts not seen before are encoded, texts gone from the KB are
@@ -23,6 +23,8 @@ simply has no embedding feature.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import threading
@@ -282,30 +284,74 @@ class EncoderEmbedder(Embedder):
 
 
 class TransformersEmbedder(Embedder):
-    """A local transformers directory, mean-pooled; the same encoding for questions and KB texts."""
+    """A local transformers directory, mean-pooled.
 
-    def __init__(self, path: str, *, max_length: int = 64) -> None:
+    The directory may carry sentence-transformers' ``config_sentence_transformers.json`` with
+    ``prompts`` (``{"query": "query: ", "passage": "passage: "}`` for E5 models; E5 embeds
+    badly without them): questions, and in ``symmetric`` mode KB texts too, get the query
+    prompt; answers the passage prompt. Without the file both sides are encoded as they are.
+    Its cache name carries the weights' size and modification time, so a model rewritten in
+    the same directory (fine-tuned again, say) never reuses the old one's persisted KB vectors
+    or matcher.
+    """
+
+    def __init__(self, path: str, *, max_length: int = 64, symmetric: bool = True) -> None:
         super().__init__()
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         self.path = path
         self.max_length = max_length
+        self.symmetric = symmetric
         self._torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.model = AutoModel.from_pretrained(path, local_files_only=True)
         self.model.eval()
         self.dimension = int(self.model.config.hidden_size)
+        prompts = sentence_transformers_prompts(Path(path))
+        self.query_prompt = prompts.get("query", "")
+        self.passage_prompt = prompts.get("passage", "")
+        self.fingerprint = _weights_fingerprint(Path(path))
+        self._call_lock = threading.Lock()  # torch's intra-op threads are the cores: one call at a time
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+        prompt = self.query_prompt if (is_query or self.symmetric) else self.passage_prompt
+        return self._run([prompt + t for t in texts])
+
+    def _embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._run([self.passage_prompt + t for t in texts])
+
+    def _run(self, texts: list[str]) -> np.ndarray:
         torch = self._torch
         encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
-        with torch.inference_mode():
+        with self._call_lock, torch.inference_mode():
             output = self.model(**encoded).last_hidden_state
         mask = encoded["attention_mask"].unsqueeze(-1).to(output.dtype)
         pooled = (output * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
         return pooled.cpu().numpy().astype(np.float32)
+
+    def cache_name(self) -> str:
+        return f"{super().cache_name()}-{self.fingerprint}"
+
+
+def sentence_transformers_prompts(path: Path) -> dict[str, str]:
+    """``prompts`` of a sentence-transformers config in ``path`` (empty when absent or unreadable)."""
+    try:
+        data = json.loads((path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    prompts = data.get("prompts") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in prompts.items()} if isinstance(prompts, dict) else {}
+
+
+def _weights_fingerprint(path: Path) -> str:
+    """Size and mtime of the weight files: changes whenever the model in ``path`` is rewritten."""
+    parts = []
+    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
+        stat = weights.stat()
+        parts.append(f"{weights.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
 
 
 _lock = threading.Lock()
@@ -329,7 +375,7 @@ def _load(path: str, threads: int, symmetric: bool) -> Embedder:
         logger.info("loading csbot's trained n-gram encoder from %s", path)
         return EncoderEmbedder(path)
     logger.info("loading sentence-embedding model from %s", path)
-    return TransformersEmbedder(path)
+    return TransformersEmbedder(path, symmetric=symmetric)
 
 
 def get_embedder(path: str | None = None, *, threads: int | None = None, symmetric: bool | None = None) -> Embedder | None:
