@@ -27,13 +27,14 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """pytest-django's test databases, with psycopg's pools closed before they are dropped:
-    a pooled connection left open makes ``DROP DATABASE`` fail ("being accessed by other users")."""
+    """pytest-django's test databases, with every connection to them closed before they are
+    dropped: one left open makes ``DROP DATABASE`` fail ("being accessed by other users")."""
     yield
     with django_db_blocker.unblock():
-        from csbot.testing import connections_close_for_fork
+        from csbot.testing import connections_close_for_fork, test_database_sessions_end
 
         connections_close_for_fork()
+        test_database_sessions_end()
 
 
 @pytest.fixture(autouse=True)

@@ -66,6 +66,23 @@ def connections_close_for_fork() -> None:
             close_pool()
 
 
+def test_database_sessions_end() -> None:
+    """End what still holds a PostgreSQL test database open after the pools are closed.
+
+    Closing a pool leaves what it has not got back: after the last socket test of
+    ``handoff/tests/test_consumers.py``, psycopg's pool still counts a connection as lent out
+    or being opened (the pool had just grown), and that one session made ``DROP DATABASE``
+    fail. Only the test run's own databases are touched, through Django's maintenance
+    connection.
+    """
+    for wrapper in connections.all():
+        if wrapper.vendor != "postgresql":
+            continue
+        name = wrapper.settings_dict["NAME"]
+        with wrapper._nodb_cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name])
+
+
 def _forked_daphne_class() -> type:
     from daphne.testing import DaphneProcess
 
