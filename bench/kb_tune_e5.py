@@ -78,6 +78,8 @@ def epoch_batches(groups: list[list[str]], batch_size: int, rng: random.Random) 
 def tune(groups: list[list[str]], out: Path, *, epochs: int, lr: float, batch_size: int, temperature: float, seed: int) -> list[float]:
     import torch
 
+    from nlp.matcher.encoder import in_batch_contrastive_loss
+
     torch.set_num_threads(2)
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -101,9 +103,7 @@ def tune(groups: list[list[str]], out: Path, *, epochs: int, lr: float, batch_si
     for epoch in range(epochs):
         total, batches = 0.0, epoch_batches(groups, batch_size, rng)
         for batch in batches:
-            logits = embed([a for a, _ in batch]) @ embed([b for _, b in batch]).T / temperature
-            labels = torch.arange(len(batch))
-            loss = (torch.nn.functional.cross_entropy(logits, labels) + torch.nn.functional.cross_entropy(logits.T, labels)) / 2
+            loss = in_batch_contrastive_loss(torch, embed([a for a, _ in batch]), embed([b for _, b in batch]), temperature)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

@@ -188,6 +188,14 @@ def train_encoder(
         torch.set_num_threads(threads)
 
 
+def in_batch_contrastive_loss(torch, left, right, temperature: float):
+    """Symmetric InfoNCE over a batch of pairs: row i of ``left`` must pick row i of ``right``
+    among all of them, and the other way round; every other pair is a negative."""
+    logits = left @ right.T / temperature
+    target = torch.arange(len(left))
+    return (torch.nn.functional.cross_entropy(logits, target) + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+
+
 def _train(torch, pairs: Sequence[tuple[str, str]], config: EncoderConfig, progress: Callable[[str], None] | None) -> CharNgramEncoder:
     started = time.perf_counter()
     orders = config.ngram_orders
@@ -221,9 +229,7 @@ def _train(torch, pairs: Sequence[tuple[str, str]], config: EncoderConfig, progr
             chunk = order[start : start + batch]
             left = embed([flat_a[i] for i in chunk])
             right = embed([flat_b[i] for i in chunk])
-            logits = left @ right.T / config.temperature
-            target = torch.arange(len(chunk))
-            loss = (torch.nn.functional.cross_entropy(logits, target) + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+            loss = in_batch_contrastive_loss(torch, left, right, config.temperature)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
