@@ -31,10 +31,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
     dropped: one left open makes ``DROP DATABASE`` fail ("being accessed by other users")."""
     yield
     with django_db_blocker.unblock():
-        from csbot.testing import connections_close_for_fork, test_database_sessions_end
+        from csbot.testing import connections_close_for_fork, end_test_database_sessions
 
         connections_close_for_fork()
-        test_database_sessions_end()
+        end_test_database_sessions()
 
 
 @pytest.fixture(autouse=True)

@@ -66,7 +66,7 @@ def connections_close_for_fork() -> None:
             close_pool()
 
 
-def test_database_sessions_end() -> None:
+def end_test_database_sessions() -> None:
     """End what still holds a PostgreSQL test database open after the pools are closed.
 
     Closing a pool leaves what it has not got back: after the last socket test of
