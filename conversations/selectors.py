@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -185,28 +186,9 @@ def turn_state(conversation_id: uuid.UUID | str, client_msg_id: str | None = Non
     Raises ``Conversation.DoesNotExist``.
     """
     from .enums import Sender
-    from .models import Feedback
     from .models.message import RATEABLE_KINDS
 
-    q = connection.ops.quote_name
-    conv, msg, fb = q(Conversation._meta.db_table), q(Message._meta.db_table), q(Feedback._meta.db_table)
-    kinds = ", ".join(["%s"] * len(RATEABLE_KINDS))
-    duplicate = f"EXISTS (SELECT 1 FROM {msg} d WHERE d.conversation_id = c.id AND d.client_msg_id = %s)" if client_msg_id else "FALSE"
-    nth = (
-        f"(SELECT r.created_at FROM {msg} r WHERE r.conversation_id = c.id AND r.sender = %s ORDER BY r.seq DESC LIMIT 1 OFFSET %s)"
-        if nth_latest
-        else "NULL"
-    )
-    sql = f"""
-        SELECT c.status, c.context, {duplicate}, {nth},
-          (SELECT COUNT(*) FROM {msg} m JOIN {fb} f ON f.message_id = m.id
-            WHERE m.conversation_id = c.id AND m.sender = %s AND m.kind IN ({kinds}) AND f.helpful = FALSE
-              AND m.seq > COALESCE((
-                SELECT MAX(m2.seq) FROM {msg} m2 LEFT JOIN {fb} f2 ON f2.message_id = m2.id
-                 WHERE m2.conversation_id = c.id
-                   AND ((m2.sender = %s AND m2.kind IN ({kinds}) AND (f2.helpful IS NULL OR f2.helpful = TRUE)) OR m2.sender = %s)
-              ), 0))
-        FROM {conv} c WHERE c.id = %s"""
+    sql = _turn_state_sql(connection.vendor, bool(client_msg_id), bool(nth_latest))
     params: list[Any] = [client_msg_id] if client_msg_id else []
     if nth_latest:
         params += [Sender.VISITOR, int(nth_latest) - 1]
@@ -225,6 +207,33 @@ def turn_state(conversation_id: uuid.UUID | str, client_msg_id: str | None = Non
     return TurnState(
         status=status, context=context or {}, duplicate=bool(duplicate_found), unhelpful_streak=int(streak or 0), nth_latest_visitor_at=nth_at
     )
+
+
+@lru_cache(maxsize=8)
+def _turn_state_sql(vendor: str, with_duplicate: bool, with_nth: bool) -> str:
+    """``turn_state``'s SQL text, built once per shape (it runs on every message)."""
+    from .models import Feedback
+    from .models.message import RATEABLE_KINDS
+
+    q = connection.ops.quote_name
+    conv, msg, fb = q(Conversation._meta.db_table), q(Message._meta.db_table), q(Feedback._meta.db_table)
+    kinds = ", ".join(["%s"] * len(RATEABLE_KINDS))
+    duplicate = f"EXISTS (SELECT 1 FROM {msg} d WHERE d.conversation_id = c.id AND d.client_msg_id = %s)" if with_duplicate else "FALSE"
+    nth = (
+        f"(SELECT r.created_at FROM {msg} r WHERE r.conversation_id = c.id AND r.sender = %s ORDER BY r.seq DESC LIMIT 1 OFFSET %s)"
+        if with_nth
+        else "NULL"
+    )
+    return f"""
+        SELECT c.status, c.context, {duplicate}, {nth},
+          (SELECT COUNT(*) FROM {msg} m JOIN {fb} f ON f.message_id = m.id
+            WHERE m.conversation_id = c.id AND m.sender = %s AND m.kind IN ({kinds}) AND f.helpful = FALSE
+              AND m.seq > COALESCE((
+                SELECT MAX(m2.seq) FROM {msg} m2 LEFT JOIN {fb} f2 ON f2.message_id = m2.id
+                 WHERE m2.conversation_id = c.id
+                   AND ((m2.sender = %s AND m2.kind IN ({kinds}) AND (f2.helpful IS NULL OR f2.helpful = TRUE)) OR m2.sender = %s)
+              ), 0))
+        FROM {conv} c WHERE c.id = %s"""
 
 
 def unhelpful_streak(conversation_id: uuid.UUID | str) -> int:
