@@ -117,7 +117,7 @@ def _order_numbers(norm: NormalizedText) -> list[Entity]:
     found = []
     for pattern in order_patterns.patterns():
         try:
-            for m in pattern.finditer(norm.text, timeout=PATTERN_TIMEOUT):
+            for m in pattern.finditer(norm.text, timeout=PATTERN_TIMEOUT, concurrent=False):
                 start, end = norm.raw_span(m.start(), m.end())
                 value = unicodedata_nfkc(norm.raw[start:end]).upper().replace(" ", "")
                 found.append(Entity(ORDER_NUMBER, value, norm.raw[start:end], start, end))
@@ -299,7 +299,7 @@ def _products(norm: NormalizedText) -> list[Entity]:
         alternatives = "|".join(regex.escape(n) for n in sorted(names, key=len, reverse=True))
         _product_regex = (names, regex.compile(alternatives))
     found = []
-    for m in _product_regex[1].finditer(norm.text):
+    for m in _product_regex[1].finditer(norm.text, concurrent=False):
         start, end = norm.raw_span(m.start(), m.end())
         found.append(Entity(PRODUCT, names[m.group(0)], norm.raw[start:end], start, end))
     return found

@@ -231,6 +231,8 @@ CSBOT_RATE_LIMIT_SESSIONS = env.str("CSBOT_RATE_LIMIT_SESSIONS", default="30/60"
 CSBOT_WARM_UP = env.bool("CSBOT_WARM_UP", default=True)
 # Threads per server process for the sockets' sync work (chat turns); 0 = asyncio's default (cpu + 4).
 CSBOT_WORKER_THREADS = env.int("CSBOT_WORKER_THREADS", default=2)
+# How long (ms) a server process's thread keeps the GIL while another waits; 0 = Python's 5 ms.
+CSBOT_SWITCH_INTERVAL_MS = env.float("CSBOT_SWITCH_INTERVAL_MS", default=0.5)
 
 from .channels import *  # noqa: E402,F401,F403
 from .celery import *  # noqa: E402,F401,F403

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
+
+import pytest
 
 from csbot.threads import WorkerThreads
 
@@ -33,6 +36,28 @@ def test_the_first_call_gives_the_loop_a_pool_of_the_configured_size(settings):
     names = _serve_once(WorkerThreads(None))
     assert names and all(n.startswith("csbot-worker") for n in names)
     assert len(names) <= 2
+
+
+def test_the_first_call_sets_the_configured_gil_switch_interval(settings):
+    settings.CSBOT_WORKER_THREADS = 2
+    settings.CSBOT_SWITCH_INTERVAL_MS = 0.7
+    before = sys.getswitchinterval()
+    try:
+        _serve_once(WorkerThreads(None))
+        assert sys.getswitchinterval() == pytest.approx(0.0007)
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_a_zero_switch_interval_keeps_pythons(settings):
+    settings.CSBOT_SWITCH_INTERVAL_MS = 0
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.004)
+        _serve_once(WorkerThreads(None))
+        assert sys.getswitchinterval() == pytest.approx(0.004)
+    finally:
+        sys.setswitchinterval(before)
 
 
 def test_zero_keeps_asyncios_default_pool(settings):

@@ -73,3 +73,37 @@ def test_invalid_pattern_is_rejected_by_validation(db):
         EntityPattern(name="坏", pattern="YD(\\d").full_clean()
     with pytest.raises(ValidationError):
         EntityPattern(name="空", pattern="a*").full_clean()
+
+
+@pytest.mark.django_db
+def test_pattern_scans_keep_the_gil(monkeypatch):
+    """The ``regex`` module lets go of the GIL on every scan unless told not to; in a server
+    process the event loop then takes it and the chat turn waits for it (up to Python's switch
+    interval) twice per message. Both scans of a turn must pass ``concurrent=False``."""
+    import regex
+
+    from knowledge.models import SynonymGroup
+    from nlp import entities, tokens
+
+    scans: list[dict] = []
+    real_compile = regex.compile
+
+    class Recording:
+        def __init__(self, pattern):
+            self.pattern = pattern
+
+        def finditer(self, text, **kwargs):
+            scans.append(kwargs)
+            return self.pattern.finditer(text, **kwargs)
+
+    monkeypatch.setattr(regex, "compile", lambda *a, **k: Recording(real_compile(*a, **k)))
+    monkeypatch.setattr(entities, "_product_regex", (None, None))
+    SynonymGroup.objects.create(canonical="降噪蓝牙耳机", terms="降噪耳机", is_product=True)
+    tokens.refresh_kb_dictionary(force=True)
+    entities.order_patterns.reset()
+    try:
+        found = extract_entities("降噪耳机的订单YD20261108123456还没到", now=NOW)
+    finally:
+        entities.order_patterns.reset()
+    assert {e.kind for e in found} >= {"order_number", "product"}
+    assert len(scans) == 2 and all(kwargs.get("concurrent") is False for kwargs in scans)
