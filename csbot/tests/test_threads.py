@@ -38,24 +38,17 @@ def test_the_first_call_gives_the_loop_a_pool_of_the_configured_size(settings):
     assert len(names) <= 2
 
 
-def test_the_first_call_sets_the_configured_gil_switch_interval(settings):
-    settings.CSBOT_WORKER_THREADS = 2
-    settings.CSBOT_SWITCH_INTERVAL_MS = 0.7
-    before = sys.getswitchinterval()
-    try:
-        _serve_once(WorkerThreads(None))
-        assert sys.getswitchinterval() == pytest.approx(0.0007)
-    finally:
-        sys.setswitchinterval(before)
-
-
-def test_a_zero_switch_interval_keeps_pythons(settings):
-    settings.CSBOT_SWITCH_INTERVAL_MS = 0
+@pytest.mark.parametrize(
+    ("configured_ms", "expected_s"),
+    [(0.7, 0.0007), (0, 0.004)],  # 0 keeps whatever interval the process had (0.004 here)
+)
+def test_the_first_call_sets_the_configured_gil_switch_interval(settings, configured_ms, expected_s):
+    settings.CSBOT_SWITCH_INTERVAL_MS = configured_ms
     before = sys.getswitchinterval()
     try:
         sys.setswitchinterval(0.004)
         _serve_once(WorkerThreads(None))
-        assert sys.getswitchinterval() == pytest.approx(0.004)
+        assert sys.getswitchinterval() == pytest.approx(expected_s)
     finally:
         sys.setswitchinterval(before)
 
