@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -64,7 +65,9 @@ def test_a_manager_sees_the_dashboard_with_the_numbers_and_the_app_list(manager_
         assert text in html, text
     ref1 = scenario.entries["REF1"]
     assert f'href="{reverse("admin:knowledge_entry_change", args=[ref1.pk])}"' in html
-    assert "cdn" not in html.lower()
+    # nothing loaded from another host (no CDN); the CSRF token is random letters, so a bare
+    # "cdn" substring check failed now and then
+    assert re.search(r'(?:src|href)="(?:https?:)?//', html) is None
 
 
 def test_the_charts_are_plotly_figures_of_the_range(manager_client, scenario):
