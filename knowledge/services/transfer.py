@@ -2,9 +2,16 @@
 
 File shape (both directions): ``id, category, question, similar_questions, answer, keywords,
 status`` plus an optional ``valid_until``. ``similar_questions`` and ``keywords`` are JSON
-lists in JSONL and ``|``-separated text in CSV/XLSX. An import is planned first (every row
-validated and classified create / update / unchanged against the database) and applied
-only when the whole file is valid, inside one transaction: a bad file changes nothing.
+lists in JSONL and ``|``-separated text in CSV/XLSX (a ``|`` inside a question is written
+``\\|``). An import is planned first (every row validated and classified create / update /
+unchanged against the database) and applied only when the whole file is valid, inside one
+transaction: a bad file changes nothing. A column (or JSONL key) the file does not have keeps
+the stored value of an entry it updates, so a file of ``id, question, answer`` never wipes
+similar questions or publishes a draft.
+
+Spreadsheet safety: a CSV/XLSX cell that starts with ``= + - @`` (or a tab / carriage return)
+is written with a leading ``'`` so Excel shows it as text instead of running it as a formula
+(CSV injection), and the importer removes that one quote again: files round-trip exactly.
 
 django-import-export was considered; its resources map one row to one model, while a row
 here also owns a list of similar questions, a category path, a revision and an index sync,
@@ -13,10 +20,13 @@ so a small service over tablib/json is clearer than overriding most of a Resourc
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +52,11 @@ COLUMNS = ("id", "category", "question", "similar_questions", "answer", "keyword
 REQUIRED_COLUMNS = ("id", "question", "answer")
 MAX_ROWS = 50_000
 _LIST_SEPARATOR = "|"
+ANSWER_MAX_CHARS = 20_000  # the model's limit too; an XLSX cell holds at most 32,767
+# Characters a spreadsheet would read as the start of a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# C0 controls but tab / newline / carriage return, and DEL: Excel junk that XLSX cannot store.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _STATUS_ALIASES = {"草稿": "draft", "已发布": "published", "发布": "published", "已归档": "archived", "归档": "archived"}
 
 
@@ -62,6 +77,7 @@ class PlannedRow:
     action: str = Action.ERROR
     errors: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # names of the fields an update changes
+    notes: list[str] = field(default_factory=list)  # what a person should know before confirming
     data: EntryData | None = None
 
 
@@ -118,7 +134,7 @@ def _read_table(dataset: tablib.Dataset, first_line: int) -> list[tuple[int, dic
         raise ApplicationError("kb_file_header", _("文件第一行必须是列名，至少包含：%(cols)s") % {"cols": ", ".join(REQUIRED_COLUMNS)})
     rows = []
     for offset, values in enumerate(dataset):
-        record = {h: v for h, v in zip(headers, values) if h}
+        record = {h: _cell_in(v) for h, v in zip(headers, values) if h}
         if all(v is None or str(v).strip() == "" for v in record.values()):
             continue  # blank spreadsheet rows
         rows.append((first_line + offset, record))
@@ -158,16 +174,54 @@ def read_rows(content: bytes, fmt: str) -> list[tuple[int, dict[str, Any]]]:
 # --- validating ----------------------------------------------------------------------------------
 
 
+def _list_join(items: list[str]) -> str:
+    """``|``-separated, with ``\\`` and ``|`` inside an item escaped by a backslash."""
+    return _LIST_SEPARATOR.join(item.replace("\\", "\\\\").replace(_LIST_SEPARATOR, "\\" + _LIST_SEPARATOR) for item in items)
+
+
+def _list_split(text: str) -> list[str]:
+    """The inverse of ``_list_join``; any other backslash is an ordinary character."""
+    parts: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text) and text[i + 1] in ("\\", _LIST_SEPARATOR):
+            current.append(text[i + 1])
+            i += 2
+            continue
+        if char == _LIST_SEPARATOR:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _cell_out(text: str) -> str:
+    """A CSV/XLSX cell: text a spreadsheet would run as a formula gets a leading ``'``."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _cell_in(value: Any) -> Any:
+    """Undo ``_cell_out`` for one cell read from CSV/XLSX."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
 def _as_list(value: Any, *, from_text: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
-        return [str(v).strip() for v in value if str(v).strip()]
-    text = str(value).strip()
+        return [_as_text(v) for v in value if _as_text(v)]
+    text = _as_text(value)
     if not text:
         return []
     if from_text == "similar":
-        return [part.strip() for part in text.split(_LIST_SEPARATOR) if part.strip()]
+        return _list_split(text)
     return split_terms(text)
 
 
@@ -176,7 +230,34 @@ def _as_text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # spreadsheets turn "1001" into 1001.0
-    return str(value).strip()
+    return _CONTROL_CHARS.sub("", str(value)).strip()
+
+
+# JSONL keeps types: what each key may hold (CSV/XLSX cells are text, numbers or dates).
+_JSONL_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str, int),
+    "category": (str,),
+    "question": (str,),
+    "answer": (str,),
+    "status": (str,),
+    "valid_until": (str,),
+}
+
+
+def _jsonl_type_errors(raw: dict[str, Any]) -> list[str]:
+    """A JSONL value of the wrong type is a row error, never a stored ``repr``."""
+    errors = []
+    for key, types in _JSONL_TYPES.items():
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            errors.append(_("%(key)s 必须是文本") % {"key": key})
+    for key in ("similar_questions", "keywords"):
+        value = raw.get(key)
+        if value is None or (key == "keywords" and isinstance(value, str)):
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            errors.append(_("%(key)s 必须是文本列表") % {"key": key})
+    return errors
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -194,9 +275,13 @@ def _as_datetime(value: Any) -> datetime | None:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
-def _validate(line: int, raw: dict[str, Any]) -> PlannedRow:
+def _validate(line: int, raw: dict[str, Any], *, typed: bool = False) -> PlannedRow:
+    """Check one row; ``row.data`` holds ``KEEP`` for every column the row does not have
+    (``_complete`` fills those from the stored entry or the defaults). ``typed``: a JSONL row."""
     if "__error__" in raw:
         return PlannedRow(line=line, external_id="", errors=[raw["__error__"]])
+    if typed and (type_errors := _jsonl_type_errors(raw)):
+        return PlannedRow(line=line, external_id=_as_text(raw.get("id")) if isinstance(raw.get("id"), (str, int)) else "", errors=type_errors)
     external_id = _as_text(raw.get("id"))
     row = PlannedRow(line=line, external_id=external_id, question=_as_text(raw.get("question")))
     errors = row.errors
@@ -211,20 +296,28 @@ def _validate(line: int, raw: dict[str, Any]) -> PlannedRow:
     answer = _as_text(raw.get("answer"))
     if not answer:
         errors.append(_("缺少 answer（答案）"))
-    status = _as_text(raw.get("status")) or EntryStatus.PUBLISHED
-    status = _STATUS_ALIASES.get(status, status.lower())
-    if status not in EntryStatus.values:
-        errors.append(_("status 只能是 draft / published / archived，而不是 %(value)s") % {"value": status})
-    category = _as_text(raw.get("category"))
-    if any(len(part.strip()) > 64 for part in category.split("/")):
+    elif len(answer) > ANSWER_MAX_CHARS:
+        errors.append(_("answer 超过 %(n)s 个字符") % {"n": ANSWER_MAX_CHARS})
+    # A blank status keeps an updated entry's status (a new one is published).
+    status: Any = _as_text(raw.get("status")) or KEEP
+    if status is not KEEP:
+        status = _STATUS_ALIASES.get(status, status.lower())
+        if status not in EntryStatus.values:
+            errors.append(_("status 只能是 draft / published / archived，而不是 %(value)s") % {"value": status})
+    category: Any = _as_text(raw.get("category")) if "category" in raw else KEEP
+    if category is not KEEP and any(len(part.strip()) > 64 for part in category.split("/")):
         errors.append(_("分类名称超过 64 个字符"))
-    similar = _as_list(raw.get("similar_questions"), from_text="similar")
-    too_long = [q for q in similar if len(q) > 200]
-    if too_long:
-        errors.append(_("相似问法超过 200 个字符：%(q)s") % {"q": too_long[0][:30]})
-    keywords = _as_list(raw.get("keywords"), from_text="keywords")
-    if len(", ".join(keywords)) > 500:
-        errors.append(_("关键词合计超过 500 个字符"))
+    similar: Any = KEEP
+    if "similar_questions" in raw:
+        similar = tuple(_as_list(raw.get("similar_questions"), from_text="similar"))
+        too_long = [q for q in similar if len(q) > 200]
+        if too_long:
+            errors.append(_("相似问法超过 200 个字符：%(q)s") % {"q": too_long[0][:30]})
+    keywords: Any = KEEP
+    if "keywords" in raw:
+        keywords = tuple(_as_list(raw.get("keywords"), from_text="keywords"))
+        if len(", ".join(keywords)) > 500:
+            errors.append(_("关键词合计超过 500 个字符"))
     valid_until: Any = KEEP
     if "valid_until" in raw:
         try:
@@ -237,12 +330,31 @@ def _validate(line: int, raw: dict[str, Any]) -> PlannedRow:
             question=row.question,
             answer=answer,
             category=category,
-            similar_questions=tuple(similar),
-            keywords=tuple(keywords),
+            similar_questions=similar,
+            keywords=keywords,
             status=status,
             valid_until=valid_until,
         )
     return row
+
+
+def _complete(data: EntryData, current: dict[str, Any] | None) -> EntryData:
+    """Fill the columns a row lacks: from the stored entry (``current`` snapshot) or defaults."""
+    stored = current or {}
+    defaults = {"category": "", "similar_questions": (), "keywords": (), "status": EntryStatus.PUBLISHED}
+    filled = {}
+    for name, default in defaults.items():
+        if getattr(data, name) is KEEP:
+            value = stored.get(name, default) if current is not None else default
+            filled[name] = tuple(value) if isinstance(value, list) else value
+    return dataclasses.replace(data, **filled) if filled else data
+
+
+def _new_categories(path: str, known: set[str]) -> list[str]:
+    """The ``父/子`` prefixes of ``path`` that no category has yet (an import would create them)."""
+    parts = [part.strip() for part in path.split("/") if part.strip()]
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return [prefix for prefix in prefixes if prefix not in known]
 
 
 def _normalised_snapshot(data: EntryData, current: dict[str, Any]) -> dict[str, Any]:
@@ -259,7 +371,7 @@ def _normalised_snapshot(data: EntryData, current: dict[str, Any]) -> dict[str, 
         "status": data.status,
         "valid_until": current.get("valid_until")
         if data.valid_until is KEEP
-        else (data.valid_until.isoformat() if data.valid_until else None),
+        else (data.valid_until.astimezone(dt_timezone.utc).isoformat() if data.valid_until else None),
     }
 
 
@@ -273,7 +385,7 @@ def kb_import_plan(content: bytes, fmt: str) -> ImportPlan:
         return ImportPlan(rows=[], file_errors=[_("文件中没有数据行")])
     if len(raw_rows) > MAX_ROWS:
         return ImportPlan(rows=[], file_errors=[_("一次最多导入 %(n)s 行") % {"n": MAX_ROWS}])
-    rows = [_validate(line, raw) for line, raw in raw_rows]
+    rows = [_validate(line, raw, typed=fmt == "jsonl") for line, raw in raw_rows]
     seen: dict[str, int] = {}
     for row in rows:
         if row.external_id and row.external_id in seen:
@@ -285,25 +397,30 @@ def kb_import_plan(content: bytes, fmt: str) -> ImportPlan:
         e.external_id: e
         for e in Entry.objects.filter(external_id__in=ids).select_related("category").prefetch_related("similar_questions")
     }
-    _category_paths_warm()
+    known_paths = {category.path for category in _category_paths_warm()}
     for row in rows:
         if row.data is None:
             row.action = Action.ERROR
             continue
         entry = existing.get(row.external_id)
-        if entry is None:
+        current = entry_snapshot(entry) if entry is not None else None
+        row.data = _complete(row.data, current)
+        created = _new_categories(row.data.category, known_paths)
+        if created:
+            row.notes.append(_("将新建分类：%(path)s") % {"path": created[-1]})
+            known_paths.update(created)  # said once, on the first row that needs it
+        if current is None:
             row.action = Action.CREATE
             continue
-        current = entry_snapshot(entry)
         wanted = _normalised_snapshot(row.data, current)
         row.changes = [name for name in wanted if wanted[name] != current.get(name)]
         row.action = Action.UPDATE if row.changes else Action.UNCHANGED
     return ImportPlan(rows=rows)
 
 
-def _category_paths_warm() -> None:
+def _category_paths_warm() -> list[Category]:
     """Category.path walks parents; one query up front keeps planning off an N+1 pattern."""
-    list(Category.objects.select_related("parent", "parent__parent"))
+    return list(Category.objects.select_related("parent", "parent__parent"))
 
 
 def kb_import(
@@ -375,13 +492,13 @@ def kb_export(fmt: str, *, entries: QuerySet[Entry] | None = None) -> bytes:
         return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
     dataset = tablib.Dataset(headers=list(COLUMNS))
     for record in records:
-        dataset.append(
-            [
-                record["id"], record["category"], record["question"],
-                _LIST_SEPARATOR.join(record["similar_questions"]), record["answer"],
-                ", ".join(record["keywords"]), record["status"], record["valid_until"],
-            ]
-        )
+        cells = [
+            record["id"], record["category"], record["question"],
+            _list_join(record["similar_questions"]), record["answer"],
+            ", ".join(record["keywords"]), record["status"], record["valid_until"],
+        ]
+        # Control characters stored before the model refused them would break the XLSX writer.
+        dataset.append([_cell_out(_CONTROL_CHARS.sub("", cell)) for cell in cells])
     if fmt == "csv":
         return ("\ufeff" + dataset.export("csv")).encode("utf-8")  # BOM: Excel opens it as UTF-8
     if fmt == "xlsx":

@@ -149,3 +149,102 @@ def test_kb_import_command_fails_on_invalid_file_without_writing(db, tmp_path):
 def test_unknown_extension_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="不支持"):
         call_command("kb_export", str(tmp_path / "kb.txt"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_spreadsheet_cells_never_hold_formulas_and_still_round_trip(db, fmt):
+    # given an entry whose texts start like spreadsheet formulas (and a similar question with a |)
+    kb_import(
+        json.dumps(
+            {"id": "F-1", "question": "=cmd|' /C calc'!A0", "answer": "- 第一步\n- 第二步", "similar_questions": ["+1 怎么办", "注册|开户怎么弄"], "keywords": ["@客服"]},
+            ensure_ascii=False,
+        ).encode(),
+        "jsonl",
+    )
+    before = _state()
+    # when exported
+    content = kb_export(fmt)
+    # then no cell is a formula: each such cell starts with a quote
+    if fmt == "xlsx":
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+        cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if cell.value]
+        assert all(cell.data_type != "f" for cell in cells)
+        values = [cell.value for cell in cells]
+    else:
+        values = tablib.Dataset().load(content.decode("utf-8-sig"), format="csv")[0]
+    assert "'=cmd|' /C calc'!A0" in values and "'- 第一步\n- 第二步" in values and "'@客服" in values
+    # and importing the file back changes nothing: quotes and the escaped | are undone
+    Entry.objects.all().delete()
+    kb_import(content, fmt)
+    assert _state() == before
+    assert before[0]["similar_questions"] == ["+1 怎么办", "注册|开户怎么弄"]
+
+
+def test_xlsx_export_survives_control_characters_stored_earlier(small_kb):
+    # given an answer with an escape character that reached the database before validation refused it
+    Entry.objects.filter(external_id="INV-1").update(answer="在订单详情\x1b申请电子发票。")
+    # when exporting XLSX, then it works and the character is dropped
+    content = kb_export("xlsx")
+    rows = tablib.Dataset().load(io.BytesIO(content), format="xlsx").dict
+    assert [r["answer"] for r in rows if r["id"] == "INV-1"] == ["在订单详情申请电子发票。"]
+
+
+def test_columns_missing_from_a_file_keep_the_stored_values(small_kb):
+    # given a draft entry with a category, similar questions and keywords
+    entry = Entry.objects.get(external_id="REFUND-1")
+    Entry.objects.filter(pk=entry.pk).update(status="draft")
+    before = {k: v for k, v in entry_snapshot(Entry.objects.get(pk=entry.pk)).items() if k != "answer"}
+    assert before["similar_questions"] and before["category"]
+    # when a file with only id, question, answer (and a blank status) updates it
+    plan = kb_import(f"id,question,answer,status\nREFUND-1,{entry.question},新答案,\n".encode(), "csv")
+    # then only the answer changed: nothing was wiped and the draft was not published
+    assert plan.rows[0].changes == ["answer"]
+    after = entry_snapshot(Entry.objects.get(pk=entry.pk))
+    assert after["answer"] == "新答案"
+    assert {k: v for k, v in after.items() if k != "answer"} == before
+
+
+def test_a_new_entry_from_a_partial_file_gets_the_defaults(db):
+    kb_import(b'{"id": "P-1", "question": "q", "answer": "a"}\n', "jsonl")
+    entry = Entry.objects.get(external_id="P-1")
+    assert (entry.status, entry.category_id, entry.keywords, entry.similar_questions.count()) == ("published", None, "", 0)
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"similar_questions": [None, 1, {"a": 1}]}, "similar_questions 必须是文本列表"),
+        ({"keywords": [None, True]}, "keywords 必须是文本列表"),
+        ({"question": {"x": 1}}, "question 必须是文本"),
+        ({"answer": ["a"]}, "answer 必须是文本"),
+        ({"status": True}, "status 必须是文本"),
+        ({"answer": "长" * 20_001}, "answer 超过 20000 个字符"),
+    ],
+)
+def test_jsonl_values_of_the_wrong_type_or_size_are_row_errors(db, row, message):
+    content = json.dumps({"id": "TY-1", "question": "类型测试", "answer": "答案", **row}, ensure_ascii=False).encode()
+    with pytest.raises(ApplicationError) as caught:
+        kb_import(content, "jsonl")
+    assert message in " ".join(caught.value.extra["errors"])
+    assert not Entry.objects.exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl"])
+def test_valid_until_round_trips_without_a_false_update(small_kb, fmt):
+    # given an entry with an expiry date, exported (local time) and imported back
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Entry.objects.filter(external_id="INV-1").update(valid_until=timezone.now().replace(microsecond=0) + timedelta(days=3))
+    plan = kb_import_plan(kb_export(fmt), fmt)
+    # then every row is unchanged
+    assert plan.counts["update"] == 0 and plan.counts["unchanged"] == len(small_kb)
+
+
+def test_preview_says_which_categories_an_import_would_create(small_kb):
+    content = _rows_csv([["N-1", "会员/新权益", "问题一", "", "答案", "", ""], ["N-2", "会员/新权益", "问题二", "", "答案", "", ""]])
+    plan = kb_import_plan(content, "csv")
+    assert [row.notes for row in plan.rows] == [["将新建分类：会员/新权益"], []]
