@@ -11,9 +11,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csbot.settings.base")
 django_asgi_app = get_asgi_application()
 
 
+from csbot.embedded_beat import embedded_beat_start_if_enabled  # noqa: E402
 from csbot.warmup import warm_up_if_enabled  # noqa: E402
 
 warm_up_if_enabled()
+embedded_beat_start_if_enabled()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

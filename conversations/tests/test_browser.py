@@ -8,9 +8,11 @@ the fork, so the answers are deterministic and no model is trained.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from conversations.models import Feedback, Message
 from conversations.services import demo_site_key_ensure
@@ -106,6 +108,28 @@ def test_the_widget_fills_a_phone_screen(demo_site, live_server_url, browser):
         page.screenshot(path=str(_artifact("widget-phone.png")))
     finally:
         page.close()
+
+
+def test_the_offline_banner_goes_away_when_the_network_comes_back(demo_site, live_server_url, browser, kb_entries):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(live_server_url + "/")
+        page.locator(".launcher").click()
+        page.locator(".head .sub").filter(has_text="智能客服在线").wait_for()
+        banner = page.locator(".banner")
+        # The network drops (the socket may survive it): the visitor is told
+        context.set_offline(True)
+        page.locator(".banner.on", has_text="网络已断开").wait_for()
+        # It comes back: the banner goes, and the chat works as before
+        context.set_offline(False)
+        expect(banner).not_to_have_class(re.compile(r"\bon\b"))
+        page.locator(".compose textarea").fill("我想退货")
+        page.keyboard.press("Enter")
+        page.locator(".msg.bot").filter(has_text="申请售后").first.wait_for()
+        assert "on" not in (banner.get_attribute("class") or "").split()
+    finally:
+        context.close()
 
 
 def _artifact(name: str) -> Path:

@@ -23,3 +23,6 @@ CELERY_BEAT_SCHEDULE["handoff-queue-tick"] = {"task": "handoff.queue_tick", "sch
 # Dashboard aggregates: hourly at minute 10 (so 00:10 stores yesterday), backfilling missing
 # days and refreshing days whose chats changed since (late closes, CSAT); today is always live.
 CELERY_BEAT_SCHEDULE["conversations-analytics-refresh"] = {"task": "conversations.analytics_refresh", "schedule": crontab(minute=10)}
+# The embedded mode has no beat process: the ASGI server runs this schedule in a thread
+# (csbot/embedded_beat.py). Off with a broker, where `celery beat` runs it.
+CSBOT_EMBEDDED_BEAT = env.bool("CSBOT_EMBEDDED_BEAT", default=CELERY_TASK_ALWAYS_EAGER)

@@ -17,3 +17,5 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 # Tests load models when they need them; no start-up warm-up.
 CSBOT_WARM_UP = False
+# Tests run periodic jobs themselves (csbot/tests/test_embedded_beat.py starts one on purpose).
+CSBOT_EMBEDDED_BEAT = False

@@ -151,7 +151,7 @@
     this.build();
     this.fetchConfig();
     var self = this;
-    window.addEventListener("online", function () { self.reconnectNow(); });
+    window.addEventListener("online", function () { self.backOnline(); });
     window.addEventListener("offline", function () { self.banner("网络已断开，恢复后会自动重新连接…"); });
     if (this.session) this.connect();  // restore history and status right away
   }
@@ -291,6 +291,14 @@
     this.attempt += 1;
     var self = this;
     this.reconnectTimer = setTimeout(function () { self.reconnectTimer = null; self.connect(); }, delay);
+  };
+  // The network came back. A socket that stayed open may still have missed frames while the
+  // machine was offline: clear the banner and resume from the last sequence number we saw (a
+  // socket that died meanwhile fails that send, and its close handler reconnects).
+  Widget.prototype.backOnline = function () {
+    if (!this.connected) { this.reconnectNow(); return; }
+    if (!this.fatal) this.banner("");
+    this.sendFrame({ type: "resume", since_seq: this.lastSeq });
   };
   Widget.prototype.reconnectNow = function () {
     if (this.connected || this.fatal) return;
