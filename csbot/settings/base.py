@@ -45,7 +45,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
-    "import_export",
     "csbot.apps.CsbotConfig",
     "knowledge.apps.KnowledgeConfig",
     "nlp.apps.NlpConfig",
