@@ -117,15 +117,45 @@ def format_from_name(name: str) -> str:
 # --- reading -------------------------------------------------------------------------------------
 
 
+# Lead bytes of the characters everyday text is made of: punctuation and the common hanzi
+# (GB2312 level 1; Big5's 常用字). Text decoded with the wrong one of the two codecs, which
+# rarely fails outright (退貨 in Big5 reads as 癶砯 in GB18030), lands mostly outside them.
+_COMMON_LEADS = {"gbk": ((0xA1, 0xA3), (0xB0, 0xD7)), "big5": ((0xA1, 0xA3), (0xA4, 0xC6))}
+
+
+def _common_share(text: str, codec: str) -> float:
+    wide = [char for char in text if ord(char) > 127]
+    if not wide:
+        return 1.0
+    common = 0
+    for char in wide:
+        try:
+            lead = char.encode(codec)[0]
+        except UnicodeEncodeError:
+            continue
+        common += any(low <= lead <= high for low, high in _COMMON_LEADS[codec])
+    return common / len(wide)
+
+
 def _decode_text(content: bytes) -> str:
-    """UTF-8 (with or without BOM), falling back to GB18030, which Excel in China often writes."""
+    """UTF-8 (with or without BOM), else GB18030 (Excel in mainland China) or Big5 (Taiwan,
+    Hong Kong), whichever reads as everyday text; a file that reads as neither is refused
+    rather than imported as mojibake."""
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    readings = []
+    for codec, measure in (("gb18030", "gbk"), ("big5", "big5")):
         try:
-            return content.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise ApplicationError("kb_file_encoding", _("无法识别文件编码，请保存为 UTF-8")) from exc
+            text = content.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        readings.append((_common_share(text, measure), text))
+    share, text = max(readings, key=lambda reading: reading[0], default=(0.0, ""))
+    if share < 0.5:
+        raise ApplicationError("kb_file_encoding", _("无法识别文件编码，请保存为 UTF-8"))
+    return text
 
 
 def _read_table(dataset: tablib.Dataset, first_line: int) -> list[tuple[int, dict[str, Any]]]:

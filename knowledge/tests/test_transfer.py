@@ -248,3 +248,12 @@ def test_preview_says_which_categories_an_import_would_create(small_kb):
     content = _rows_csv([["N-1", "会员/新权益", "问题一", "", "答案", "", ""], ["N-2", "会员/新权益", "问题二", "", "答案", "", ""]])
     plan = kb_import_plan(content, "csv")
     assert [row.notes for row in plan.rows] == [["将新建分类：会员/新权益"], []]
+
+
+def test_a_big5_csv_is_read_as_big5_not_as_gbk_mojibake(db):
+    # given a CSV saved in Big5 (Traditional Chinese Excel), which GB18030 would also "decode"
+    text = "id,category,question,similar_questions,answer,keywords,status\nB-1,退貨,怎麼申請退貨？,退貨流程|我要退貨,請在訂單詳情申請售後。,退貨,published\n"
+    kb_import(text.encode("big5"), "csv")
+    entry = Entry.objects.get(external_id="B-1")
+    assert (entry.question, entry.category.name) == ("怎麼申請退貨？", "退貨")
+    assert list(entry.similar_questions.values_list("text", flat=True)) == ["退貨流程", "我要退貨"]
