@@ -25,7 +25,7 @@ from csbot.ws import SocketConsumer, error_frame, frame_parse
 
 from .enums import Channel, ConversationStatus, Sender
 from .models import Conversation
-from .realtime import MessageData, conversation_group, message_data, typing_event
+from .realtime import MessageData, broadcasts_deferred, broadcasts_send, conversation_group, message_data, typing_event
 from .selectors import conversation_history, conversation_queue_position
 from .services import feedback_submit, turn_handle
 from .ws_auth import chat_query, chat_session_open
@@ -47,10 +47,16 @@ def _open(query: Any) -> dict[str, Any]:
     }
 
 
-def _turn(conversation_id: uuid.UUID, text: Any, client_msg_id: Any, entry_id: int | None, handoff: bool) -> tuple[bool, list[MessageData]]:
+def _turn(
+    conversation_id: uuid.UUID, text: Any, client_msg_id: Any, entry_id: int | None, handoff: bool
+) -> tuple[bool, list[MessageData], list[tuple[str, dict[str, Any]]]]:
     # turn_handle reads only the pk (its first query loads the state it needs): no fetch here.
-    result = turn_handle(conversation=Conversation(pk=conversation_id), text=text, client_msg_id=client_msg_id, source=Channel.WEB, entry_id=entry_id, handoff=handoff)
-    return result.duplicate, [message_data(m) for m in result.messages] if result.duplicate else []
+    # Its broadcasts come back to the handler, which sends them from the loop (no thread hop).
+    with broadcasts_deferred() as broadcasts:
+        result = turn_handle(
+            conversation=Conversation(pk=conversation_id), text=text, client_msg_id=client_msg_id, source=Channel.WEB, entry_id=entry_id, handoff=handoff
+        )
+    return result.duplicate, [message_data(m) for m in result.messages] if result.duplicate else [], broadcasts
 
 
 def _feedback(conversation_id: uuid.UUID, message_id: Any, helpful: Any, rating: Any, comment: Any) -> dict[str, Any]:
@@ -146,10 +152,11 @@ class ChatConsumer(SocketConsumer):
             await self.send_json(error_frame(ApplicationError("invalid_frame", _("entry_id 须为整数，handoff 须为布尔值")), client_msg_id=client_msg_id))
             return
         try:
-            duplicate, messages = await _turn_async(self.conversation_id, content.get("text"), client_msg_id, entry_id, handoff)
+            duplicate, messages, broadcasts = await _turn_async(self.conversation_id, content.get("text"), client_msg_id, entry_id, handoff)
         except ApplicationError as exc:
             await self.send_json(error_frame(exc, client_msg_id=client_msg_id if isinstance(client_msg_id, str) else None))
             return
+        await broadcasts_send(broadcasts)
         if duplicate:  # nothing was broadcast: give this socket what it may have missed
             await self._send_messages(messages)
 
