@@ -58,11 +58,16 @@ class Conversation(TimeStampedModel):
             # Equality lookups only: a constraint, not ``unique=True``, which adds a LIKE index.
             models.UniqueConstraint(fields=["token_hash"], name="conversations_token_hash_unique"),
         ]
-        # Every bot turn updates the row (last_seq, activity, context) and, as the activity time
-        # is indexed, writes a new entry in every index: keep them few. ``status`` is served by
-        # the composite index; no LIKE indexes (``db_index`` on a CharField adds one).
+        # Every bot turn updates the row (last_seq, last_activity_at, updated_at, context). None
+        # of those columns is indexed, so PostgreSQL updates it in place on its page (a HOT
+        # update: no new entry in any index, dead versions pruned without VACUUM); the table
+        # leaves room on each page for that (fillfactor, migration 0006). An index on a column
+        # the turn writes would make every update non-HOT again: each would add an entry to
+        # every index and leave a dead row version for VACUUM (bench/results/chat.md, session 9).
+        # The idle-close task finds open chats by ``status`` and filters their activity time.
+        # No LIKE indexes (``db_index`` on a CharField adds one).
         indexes = [
-            models.Index(fields=["status", "last_activity_at"], name="conv_status_activity_idx"),
+            models.Index(fields=["status"], name="conv_status_idx"),
             models.Index(fields=["channel"], name="conv_channel_idx"),
         ]
 
