@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from channels.db import DatabaseSyncToAsync
 from django.utils.translation import gettext as _
@@ -47,16 +48,10 @@ def _open(query: Any) -> dict[str, Any]:
     }
 
 
-def _turn(
-    conversation_id: uuid.UUID, text: Any, client_msg_id: Any, entry_id: int | None, handoff: bool
-) -> tuple[bool, list[MessageData], list[tuple[str, dict[str, Any]]]]:
+def _turn(conversation_id: uuid.UUID, text: Any, client_msg_id: Any, entry_id: int | None, handoff: bool) -> tuple[bool, list[MessageData]]:
     # turn_handle reads only the pk (its first query loads the state it needs): no fetch here.
-    # Its broadcasts come back to the handler, which sends them from the loop (no thread hop).
-    with broadcasts_deferred() as broadcasts:
-        result = turn_handle(
-            conversation=Conversation(pk=conversation_id), text=text, client_msg_id=client_msg_id, source=Channel.WEB, entry_id=entry_id, handoff=handoff
-        )
-    return result.duplicate, [message_data(m) for m in result.messages] if result.duplicate else [], broadcasts
+    result = turn_handle(conversation=Conversation(pk=conversation_id), text=text, client_msg_id=client_msg_id, source=Channel.WEB, entry_id=entry_id, handoff=handoff)
+    return result.duplicate, [message_data(m) for m in result.messages] if result.duplicate else []
 
 
 def _feedback(conversation_id: uuid.UUID, message_id: Any, helpful: Any, rating: Any, comment: Any) -> dict[str, Any]:
@@ -83,15 +78,42 @@ def _history(conversation_id: uuid.UUID, since_seq: int) -> list[MessageData]:
     return [message_data(m) for m in conversation_history(conversation=conversation_id, since_seq=since_seq)]
 
 
-# Run in the thread pool, not the single thread-sensitive executor that every
-# database_sync_to_async call would otherwise share: one visitor's slow turn (a model
-# loading) must not hold up every other socket's connect, resume or feedback.
-_open_async = DatabaseSyncToAsync(_open, thread_sensitive=False)
-_turn_async = DatabaseSyncToAsync(_turn, thread_sensitive=False)
-_feedback_async = DatabaseSyncToAsync(_feedback, thread_sensitive=False)
-_history_async = DatabaseSyncToAsync(_history, thread_sensitive=False)
-_csat_async = DatabaseSyncToAsync(_csat, thread_sensitive=False)
-_leave_message_async = DatabaseSyncToAsync(_leave_message, thread_sensitive=False)
+T = TypeVar("T")
+
+
+def _in_worker(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``function`` run in the loop's worker pool; the broadcasts it makes are sent from the loop
+    once it returns (in commit order), never handed to the loop from the worker thread.
+
+    The pool, not the single thread-sensitive executor that every database_sync_to_async call
+    would otherwise share: one visitor's slow turn must not hold up every other socket's
+    connect, resume or feedback. Broadcasts come back to the loop because a worker thread that
+    waited on the loop for each one costs a thread round trip per broadcast, and could wait on
+    itself: the loop resolves a new Redis connection's host name in that same pool
+    (``CSBOT_WORKER_THREADS`` is 1 by default).
+    """
+
+    def collecting(*args: Any) -> tuple[T, list[tuple[str, dict[str, Any]]]]:
+        with broadcasts_deferred() as broadcasts:
+            result = function(*args)
+        return result, broadcasts
+
+    in_thread = DatabaseSyncToAsync(collecting, thread_sensitive=False)
+
+    async def call(*args: Any) -> T:
+        result, broadcasts = await in_thread(*args)
+        await broadcasts_send(broadcasts)
+        return result
+
+    return call
+
+
+_open_async = _in_worker(_open)
+_turn_async = _in_worker(_turn)
+_feedback_async = _in_worker(_feedback)
+_history_async = _in_worker(_history)
+_csat_async = _in_worker(_csat)
+_leave_message_async = _in_worker(_leave_message)
 
 
 class ChatConsumer(SocketConsumer):
@@ -152,11 +174,10 @@ class ChatConsumer(SocketConsumer):
             await self.send_json(error_frame(ApplicationError("invalid_frame", _("entry_id 须为整数，handoff 须为布尔值")), client_msg_id=client_msg_id))
             return
         try:
-            duplicate, messages, broadcasts = await _turn_async(self.conversation_id, content.get("text"), client_msg_id, entry_id, handoff)
+            duplicate, messages = await _turn_async(self.conversation_id, content.get("text"), client_msg_id, entry_id, handoff)
         except ApplicationError as exc:
             await self.send_json(error_frame(exc, client_msg_id=client_msg_id if isinstance(client_msg_id, str) else None))
             return
-        await broadcasts_send(broadcasts)
         if duplicate:  # nothing was broadcast: give this socket what it may have missed
             await self._send_messages(messages)
 

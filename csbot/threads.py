@@ -7,9 +7,12 @@ Socket handlers hand their sync work (a chat turn: database, models) to the even
 default executor (``thread_sensitive=False``). asyncio sizes that pool at ``cpu + 4``
 threads, but the work holds the GIL almost throughout, so more threads than the few that
 overlap database round trips only fight over it: under 200 paced visitors a process with
-2 threads answered ~40 % more turns per second than with 6, at less CPU per turn
-(bench/results/chat.md). ``CSBOT_WORKER_THREADS`` sets the size; the pool is made per event
-loop, on the first ASGI call (a forked test server gets its own).
+2 threads answered ~40 % more turns per second than with 6, at less CPU per turn, and once
+the turn's statements ran prepared (session 9) one thread beat two in four interleaved
+pairs: p99 64–74 against 74–98 ms, ~10 % less CPU per reply (bench/results/chat.md). The
+price of one thread: a turn stuck on the database holds up that process's other sockets, as
+a sync WSGI worker holds up its next request. ``CSBOT_WORKER_THREADS`` sets the size; the
+pool is made per event loop, on the first ASGI call (a forked test server gets its own).
 
 How long a thread keeps the GIL when another wants it (``CSBOT_SWITCH_INTERVAL_MS``, 0.5 ms):
 a turn lets go of the GIL a few dozen times (each numpy sort or search, each database round

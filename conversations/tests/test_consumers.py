@@ -373,3 +373,32 @@ async def test_over_redis_every_tab_of_a_session_gets_each_reply_once(site_key, 
             got_second = [f["message"]["seq"] for f in await receive(second, 6)]
             assert got_first == got_second == [1, 2, 3, 4, 5, 6]
             assert await first.receive_nothing(timeout=0.3) and await second.receive_nothing(timeout=0.3)
+
+
+async def test_a_turn_never_waits_on_the_loop_from_its_worker_thread(site_key, scripted_nlp, settings, monkeypatch):
+    """With one worker thread (the default), a turn that handed its broadcast to the loop and
+    waited would wait on itself whenever the send needs that pool too, as resolving a new Redis
+    connection's host name does: its broadcasts are sent from the loop once it returns."""
+    import asyncio
+
+    from csbot.threads import WorkerThreads
+
+    settings.CSBOT_WORKER_THREADS = 1
+    layer = get_channel_layer()
+    original = layer.group_send
+
+    async def needs_the_pool(group, message):
+        await asyncio.get_running_loop().run_in_executor(None, lambda: None)
+        await original(group, message)
+
+    monkeypatch.setattr(layer, "group_send", needs_the_pool)
+    communicator = WebsocketCommunicator(WorkerThreads(APP), _path(site_key.key), headers=[(b"host", b"csbot.example.org"), (b"origin", ORIGIN.encode())])
+    communicator.scope["client"] = ("203.0.113.50", 40000)
+    assert (await communicator.connect(timeout=WAIT))[0]
+    try:
+        await open_session(communicator)
+        await send_message(communicator, "我想退货", "w1")
+        visitor, reply = await receive(communicator, 2)
+        assert (visitor["message"]["sender"], reply["message"]["sender"]) == ("visitor", "bot")
+    finally:
+        await communicator.disconnect()

@@ -229,7 +229,7 @@ CSBOT_RATE_LIMIT_SESSIONS = env.str("CSBOT_RATE_LIMIT_SESSIONS", default="30/60"
 # Load jieba, the intent model and the KB matcher when a server process starts, not on a visitor's first message.
 CSBOT_WARM_UP = env.bool("CSBOT_WARM_UP", default=True)
 # Threads per server process for the sockets' sync work (chat turns); 0 = asyncio's default (cpu + 4).
-CSBOT_WORKER_THREADS = env.int("CSBOT_WORKER_THREADS", default=2)
+CSBOT_WORKER_THREADS = env.int("CSBOT_WORKER_THREADS", default=1)
 # How long (ms) a server process's thread keeps the GIL while another waits; 0 = Python's 5 ms.
 CSBOT_SWITCH_INTERVAL_MS = env.float("CSBOT_SWITCH_INTERVAL_MS", default=0.5)
 
