@@ -1,19 +1,21 @@
 """Hot-path SQL: the few statements every chat turn runs, as prepared statements on PostgreSQL.
 
-Django's psycopg 3 backend binds parameters on the client (it quotes every value into the SQL
-text) and turns prepared statements off, so that connection poolers such as PgBouncer keep
-working. For the two statements of a chat turn (``turn_state`` and ``bot_turn_append``)
+Django's psycopg 3 backend binds parameters on the client by default (it quotes every value
+into the SQL text) and turns prepared statements off, so that connection poolers such as
+PgBouncer keep working. For the two statements of a chat turn (``turn_state`` and ``bot_turn_append``)
 that costs more than the statements themselves: quoting ~30 values, JSON included, took
 ~0.5 ms of Python per turn, and PostgreSQL parsed and planned the same text anew each time.
 ``fetchone`` runs them with server-side binding and ``prepare=True`` instead: psycopg sends
 typed values, PostgreSQL plans each statement once per connection (the pool keeps them).
 
-Django also opens its connections with ``prepare_threshold=None``, and under that psycopg
-ignores ``prepare=True`` without a word: until session 9 these statements were parsed and
-planned on every turn (PostgreSQL CPU per turn 1.6 → 0.8 ms in process once they really were
-prepared; ``csbot/tests/test_db.py`` checks ``pg_prepared_statements``). ``fetchone`` lifts
-the threshold for its own statement only; Django's cursors bind on the client and never
-prepare, whatever it is.
+With ``CSBOT_DB_PREPARE`` the settings also switch Django to server-side binding with
+psycopg's ``prepare_threshold=5``, so the ORM's own repeated queries are prepared on their
+fifth run; ``fetchone`` prepares on the first and skips Django's cursor wrapper. Where a
+connection has ``prepare_threshold=None`` (Django's default) psycopg ignores ``prepare=True``
+without a word: until session 9 these statements were parsed and planned on every turn
+(PostgreSQL CPU per turn 1.6 → 0.8 ms in process once they really were prepared).
+``fetchone`` lifts the threshold for its own statement in that case and puts it back;
+``csbot/tests/test_db.py`` checks ``pg_prepared_statements``.
 
 Set ``CSBOT_DB_PREPARE=0`` behind a pooler that cannot keep prepared statements
 (PgBouncer in transaction mode before 1.21). While Django records queries (``DEBUG``,

@@ -20,6 +20,7 @@ print(json.dumps({
     "db_name": settings.DATABASES["default"]["NAME"],
     "db_pool": settings.DATABASES["default"].get("OPTIONS", {}).get("pool"),
     "db_max_age": settings.DATABASES["default"].get("CONN_MAX_AGE"),
+    "db_binding": [settings.DATABASES["default"].get("OPTIONS", {}).get(k) for k in ("server_side_binding", "prepare_threshold")],
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "cache": settings.CACHES["default"]["BACKEND"],
@@ -147,3 +148,10 @@ def test_a_forked_celery_worker_drops_the_parents_database_pools():
     finally:
         DatabaseWrapper._connection_pools.clear()
         DatabaseWrapper._connection_pools.update(real)
+
+
+def test_postgresql_prepares_repeated_statements_unless_a_pooler_forbids_it(tmp_path):
+    url = "postgres://u:p@db.example:5432/csbot"
+    assert load_settings(tmp_path, DJANGO_DEBUG="1", DATABASE_URL=url)["db_binding"] == [True, 5]
+    assert load_settings(tmp_path, DJANGO_DEBUG="1", DATABASE_URL=url, CSBOT_DB_PREPARE="0")["db_binding"] == [None, None]
+    assert load_settings(tmp_path, DJANGO_DEBUG="1")["db_binding"] == [None, None]  # SQLite
