@@ -31,9 +31,9 @@ def _gc_freeze() -> int:
     KB index and matcher, Django's import graph: ~190k objects) into the permanent
     generation, so the cyclic collector stops walking them.
 
-    Without it each full collection walked them all, ~80 ms with the GIL held, every socket
-    of the process stalled; under 200 paced visitors those pauses were a large part of the
-    p99 (bench/results/chat.md, session 9). Reference counting still frees frozen objects;
+    Without it each full collection walked them all, ~80 ms with the GIL held while every
+    socket of the process waited (~13 ms after the freeze; measured in process, too rare to
+    show in the chat bench: bench/results/chat.md, session 9). Reference counting still frees frozen objects;
     only cycles among them (a replaced KB index holding a reference to itself) stay until
     the process ends. Returns how many objects were frozen.
     """
