@@ -218,6 +218,13 @@ class FaqMatch:
     thresholds: Thresholds
     backend: str = "local"
     calibrated: bool = True  # False only when the KB has nothing to train the matcher on
+    exact: bool = False  # the question is word for word one of the best entry's questions
+
+
+# A question that is, spaces and punctuation aside, one of an entry's own questions (and no
+# other entry's) is that entry's: a manager wrote the wording down for it. Below 1.0 so that a
+# manager who sets an answer threshold of 1.0 for a category still gets only suggestions there.
+EXACT_WORDING_PROBABILITY = 0.99
 
 
 def _band(probability: float, thresholds: Thresholds) -> str:
@@ -234,7 +241,9 @@ def faq_match(analysis: Any, *, limit: int = 3) -> FaqMatch:
     ``analysis`` needs ``text`` (normalised), ``tokens``, ``intent`` and ``confidence``. The
     search backend's top candidates are re-scored by the matcher (a calibrated probability
     that the entry answers the question) and re-ranked; the best one's probability against
-    its category's thresholds gives the band. Read-only; never raises for an empty KB.
+    its category's thresholds gives the band. A question that is word for word one entry's
+    own question or similar question (``BuiltIndex.exact_unit``) is that entry's with
+    ``EXACT_WORDING_PROBABILITY``. Read-only; never raises for an empty KB.
     """
     from nlp.matcher import TOP_N, QueryView
 
@@ -257,6 +266,10 @@ def faq_match(analysis: Any, *, limit: int = 3) -> FaqMatch:
         # The candidates the matcher was trained on: ES's lexical hits plus the nearest by
         # sentence embedding, as the local backend gives (no-op without NLP_EMBEDDING_MODEL).
         hits = add_dense_hits(built, text, tokens, hits)
+    exact = built.exact_unit(text)
+    exact_id = built.documents[exact[0]].entry_id if exact is not None else None
+    if exact is not None and all(h.entry_id != exact_id for h in hits):
+        hits = [*hits, built.to_hit(exact[0], 0.0, exact[1])]
     matcher = current_matcher(built)
     ranking = tuple((r.name, float(r.probability)) for r in (getattr(analysis, "ranking", None) or ()))
     query = QueryView(
@@ -272,7 +285,10 @@ def faq_match(analysis: Any, *, limit: int = 3) -> FaqMatch:
         probabilities = matcher.probabilities(query, hits, centroids=centroids)
     else:
         probabilities = _uncalibrated(query, hits)
-    ranked = sorted(zip(hits, probabilities), key=lambda pair: (-pair[1], -pair[0].score))[: max(limit, 1)]
+    if exact_id is not None:  # first, whatever the matcher thinks of a neighbour
+        lifted = max([EXACT_WORDING_PROBABILITY, *(float(p) for p in probabilities)])
+        probabilities = [lifted if h.entry_id == exact_id else p for h, p in zip(hits, probabilities)]
+    ranked = sorted(zip(hits, probabilities), key=lambda pair: (-pair[1], pair[0].entry_id != exact_id, -pair[0].score))[: max(limit, 1)]
     candidates = tuple(
         Candidate(
             entry_id=h.entry_id,
@@ -288,7 +304,8 @@ def faq_match(analysis: Any, *, limit: int = 3) -> FaqMatch:
     best = candidates[0] if candidates else None
     thresholds = thresholds_for(best.category_slug if best else None)
     band = _band(best.probability, thresholds) if best else MatchBand.FALLBACK
-    return FaqMatch(band, best, candidates[:limit], thresholds, backend=backend.name, calibrated=matcher is not None)
+    exact_best = best is not None and best.entry_id == exact_id
+    return FaqMatch(band, best, candidates[:limit], thresholds, backend=backend.name, calibrated=matcher is not None, exact=exact_best)
 
 
 def _rescore_locally(built: Any, text: str, tokens: tuple[str, ...], hits: list[Any]) -> list[Any]:

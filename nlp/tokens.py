@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import jieba
 
-__all__ = ["tokenize", "warm_up", "stopwords", "kb_terms", "refresh_kb_dictionary"]
+__all__ = ["tokenize", "warm_up", "stopwords", "kb_terms", "refresh_kb_dictionary", "kb_dictionary_forget"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,19 @@ def refresh_kb_dictionary(*, force: bool = False) -> bool:
         _failed_at = time.monotonic()
         logger.debug("KB dictionary unavailable, using plain jieba: %s", exc)
         return False
+
+
+def kb_dictionary_forget() -> None:
+    """Make the next ``tokenize`` reload the KB terms from the database, whatever the watcher saw.
+
+    For tests: a test's KB rows vanish with its transaction, but the words they gave this
+    process's jieba would stay until the watcher's next check (seconds later) and cut the next
+    test's questions differently.
+    """
+    global _watcher, _failed_at
+    with _lock:
+        _watcher = None
+        _failed_at = None
 
 
 def product_names() -> dict[str, str]:

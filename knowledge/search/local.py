@@ -67,6 +67,33 @@ class BuiltIndex:
     unit_vectors: np.ndarray | None = None
     embedder: Embedder | None = None
     embed_seconds: float = 0.0
+    _exact: dict[str, tuple[int, int] | None] | None = None  # content characters → (position, unit)
+
+    def exact_unit(self, text: str) -> tuple[int, int] | None:
+        """(position, unit) of the one entry that has ``text`` word for word as its standard or a
+        similar question (spaces and punctuation aside); None when no entry has it, or several do.
+
+        The matcher learns from KB texts with each text hidden from itself, so it never sees a
+        question that *is* a curated wording and scores one like any short paraphrase: 怎么退货,
+        a similar question of "如何申请退货？", got 0.10 and the fallback. ``faq_match`` uses this
+        to take the manager's own wording at its word.
+        """
+        if self._exact is None:
+            from nlp.matcher.text import content_chars
+
+            exact: dict[str, tuple[int, int] | None] = {}
+            for position, doc in enumerate(self.index.docs):
+                start = int(self.index.unit_start[position])
+                for offset, (normalised, _tokens) in enumerate(doc.units):
+                    key = content_chars(normalised)
+                    if not key:
+                        continue
+                    seen = exact.get(key, (position, start + offset))
+                    exact[key] = None if seen is None or seen[0] != position else seen
+            self._exact = exact
+        from nlp.matcher.text import content_chars
+
+        return self._exact.get(content_chars(text)) if text else None
 
     def dense_docs(
         self, query_vector: np.ndarray, *, limit: int = DENSE_CANDIDATES, exclude_units: Sequence[int] = (), exclude_docs: Sequence[int] = ()

@@ -1,7 +1,7 @@
 """Knowledge fixtures other apps can use too (list ``knowledge.tests.fixtures`` in ``pytest_plugins``).
 
-- ``kb_fresh``: empty the per-process KB caches (local index, matcher, thresholds, synonyms)
-  before and after a test, with a watcher that checks on every call. Use it in any test that
+- ``kb_fresh``: empty the per-process KB caches (local index, matcher, thresholds, synonyms,
+  the KB words in jieba) before and after a test, with a watcher that checks on every call. Use it in any test that
   calls ``faq_match``/search after writing KB rows: those caches outlive a test's transaction.
 - ``small_kb``: seven published entries over four categories (slugs = intent names) + a draft.
 - ``analysed``: a factory of objects with the ``nlp.analyze()`` fields ``faq_match`` reads.
@@ -62,8 +62,10 @@ def kb_fresh(settings, tmp_path):
     from knowledge import selectors
     from knowledge.matching import matcher_reset
     from knowledge.search import local
+    from nlp.tokens import kb_dictionary_forget
 
     settings.CSBOT_MODEL_DIR = str(tmp_path / "models")
+    kb_dictionary_forget()
     local._state = None
     matcher_reset()
     selectors.thresholds_invalidate()
@@ -71,6 +73,7 @@ def kb_fresh(settings, tmp_path):
     state = local._get_state()
     state.watcher.interval = 0.0
     yield
+    kb_dictionary_forget()
     local._state = None
     matcher_reset()
     selectors.thresholds_invalidate()

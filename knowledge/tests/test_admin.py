@@ -79,6 +79,10 @@ def test_try_page_shows_normalised_text_tokens_candidates_and_band(manager_clien
     assert "<span>快递</span>" in page
     assert result["match"].best.external_id == "SHIP-2" and "SHIP-2" in page
     assert f'kb-badge kb-{result["match"].band}' in page
+    # 快递到哪里了 is word for word one of SHIP-2's similar questions, and the page says so
+    assert result["match"].exact and 'id="kb-exact"' in page
+    paraphrase = manager_client.get(reverse("admin:knowledge_entry_try"), {"question": "我的快递现在到哪了"})
+    assert not paraphrase.context["result"]["match"].exact and 'id="kb-exact"' not in paraphrase.content.decode()
 
 
 def test_agent_may_try_but_not_import(client, agent_user, small_kb):

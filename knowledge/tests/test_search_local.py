@@ -70,6 +70,24 @@ def test_synonyms_match_both_ways():
     assert [h.doc for h in hits] == [0]
 
 
+def test_exact_unit_names_the_one_entry_owning_a_wording():
+    from knowledge.search.documents import KbDocument
+    from knowledge.search.local import build_index
+
+    def doc(pk: int, question: str, *similar: str) -> KbDocument:
+        return KbDocument(pk, f"E-{pk}", question, "答案", None, "", similar, (), "published", None)
+
+    built = build_index([doc(1, "如何申请退货？", "怎么退货", "退货入口在哪"), doc(2, "退款多久到账？", "退货入口在哪")], {})
+    # the wording's content characters decide: case, spaces and punctuation aside
+    position, unit = built.exact_unit("怎么 退货！")
+    assert built.documents[position].external_id == "E-1"
+    assert built.to_hit(position, 0.0, unit).matched_text == "怎么退货"
+    assert built.exact_unit("如何申请退货")[0] == 0 and built.exact_unit("退款多久到账")[0] == 1
+    # shared by two entries, a longer text or nothing at all: no owner
+    assert built.exact_unit("退货入口在哪") is None
+    assert built.exact_unit("怎么退货呢") is None and built.exact_unit("") is None and built.exact_unit("？") is None
+
+
 def test_centroid_cosine_leaves_out_every_hidden_text():
     import numpy as np
 
