@@ -6,7 +6,8 @@ button, handoff intents such as human_request/complaint, keywords, angry or very
 sentiment, repeated "not helpful" ratings); then small talk from templates (unless the
 knowledge base has a direct answer, so "谢谢，那运费谁出？" is answered rather than
 thanked); then out-of-scope; then the knowledge base: answer / suggest / fallback, where
-the N-th fallback in a row escalates. Slot-filling flows will slot in after escalation.
+a question surely about one KB category is offered that category's best entries rather than
+the fallback, and the N-th fallback in a row escalates. Slot-filling flows will slot in after escalation.
 """
 from __future__ import annotations
 
@@ -71,6 +72,25 @@ def _unique_suggestions(candidates: tuple[CandidateLike, ...] | list[CandidateLi
     return tuple(picked)
 
 
+# A question the intent model puts in one KB category almost surely ("我要退货": returns, 0.998)
+# while the matcher cannot tell which of the category's entries it means (four characters, one
+# content word: RETURNS-003 got 0.13, under the suggest threshold) gets that category's best
+# candidates as suggestions instead of the fallback; those far behind the best are left out.
+TOPIC_MIN_INTENT_CONFIDENCE = 0.9
+TOPIC_MIN_SHARE = 0.25  # of the category's best candidate's probability
+
+
+def _topic_suggestions(analysis: AnalysisLike | None, candidates: tuple[CandidateLike, ...], limit: int) -> tuple[CandidateLike, ...]:
+    intent = (analysis.intent or "") if analysis else ""
+    if not intent or float(analysis.confidence or 0.0) < TOPIC_MIN_INTENT_CONFIDENCE:  # type: ignore[union-attr]
+        return ()
+    in_topic = [c for c in candidates if c.category_slug == intent]
+    if not in_topic:
+        return ()
+    floor = max(c.probability for c in in_topic) * TOPIC_MIN_SHARE
+    return _unique_suggestions([c for c in in_topic if c.probability >= floor], limit)
+
+
 def decide(ctx: TurnContext) -> Decision:
     """Choose the bot's move for this turn. Pure: same context, same decision."""
     if ctx.selected is not None:
@@ -103,6 +123,12 @@ def decide(ctx: TurnContext) -> Decision:
             suggestions=suggestions,
             template=TemplateKey.SUGGEST_INTRO,
             why="kb:suggest",
+        )
+
+    topic = _topic_suggestions(analysis, tuple(faq.candidates), ctx.max_suggestions) if faq is not None and not out_of_scope else ()
+    if topic:
+        return Decision(
+            Action.SUGGEST, intent=intent, confidence=topic[0].probability, suggestions=topic, template=TemplateKey.SUGGEST_INTRO, why="kb:topic"
         )
 
     if fallback_escalates(ctx.rules, ctx.fallback_streak):

@@ -18,6 +18,12 @@ ANSWER = make_match("answer", RETURNS, REFUND_2)
 SUGGEST = make_match("suggest", REFUND_1, REFUND_2, RETURNS, SHIPPING)
 FALLBACK = make_match("fallback", SHIPPING)
 NOTHING = make_match("fallback")
+RETURNS_LOW = make_match(
+    "fallback",
+    make_candidate(1, "怎么申请退货？", probability=0.13, slug="returns"),
+    make_candidate(5, "退款多久到账？", probability=0.05, slug="refund"),
+    make_candidate(6, "赠品需要一起退回吗？", probability=0.011, slug="returns"),
+)
 
 # (id, analysis kwargs, faq, extra context, expected action, expected template / reason / entry)
 TABLE = [
@@ -37,6 +43,10 @@ TABLE = [
     ("kb suggest", {"intent": "refund"}, SUGGEST, {}, Action.SUGGEST, "suggest_intro"),
     ("kb fallback", {"intent": None}, FALLBACK, {}, Action.FALLBACK, "fallback"),
     ("nothing found", {"intent": "order"}, NOTHING, {}, Action.FALLBACK, "fallback"),
+    ("sure of the category, unsure of the entry: its entries suggested", {"intent": "returns", "confidence": 0.99}, RETURNS_LOW, {}, Action.SUGGEST, "suggest_intro"),
+    ("… not when the intent model is unsure", {"intent": "returns", "confidence": 0.8}, RETURNS_LOW, {}, Action.FALLBACK, "fallback"),
+    ("… nor when no candidate is of that category", {"intent": "shipping", "confidence": 0.99}, RETURNS_LOW, {}, Action.FALLBACK, "fallback"),
+    ("… nor when out of scope", {"intent": "returns", "confidence": 0.99, "out_of_scope": True}, RETURNS_LOW, {}, Action.FALLBACK, "out_of_scope"),
     ("out of scope flag", {"intent": "order", "out_of_scope": True}, SUGGEST, {}, Action.FALLBACK, "out_of_scope"),
     ("out of scope intent", {"intent": "out_of_scope"}, FALLBACK, {}, Action.FALLBACK, "out_of_scope"),
     ("out of scope but the KB answers", {"intent": "out_of_scope"}, ANSWER, {}, Action.ANSWER, 1),
@@ -116,3 +126,12 @@ class FlagSentiment:
 def test_sentiment_flags_count_like_probabilities():
     analysis = replace(make_analysis("x", intent="refund"), sentiment=FlagSentiment())
     assert decide(TurnContext(analysis=analysis, faq=ANSWER)).action == Action.ESCALATE
+
+
+def test_topic_suggestions_are_the_categorys_candidates_near_its_best():
+    decision = decide(TurnContext(analysis=make_analysis("我要退货", intent="returns", confidence=0.998), faq=RETURNS_LOW))
+    # the refund entry is another category; 赠品 (0.011) is far behind 0.13
+    assert [c.entry_id for c in decision.suggestions] == [1]
+    assert (decision.why, decision.intent, decision.confidence) == ("kb:topic", "returns", pytest.approx(0.13))
+    close = make_match("fallback", make_candidate(1, probability=0.18, slug="refund"), make_candidate(2, probability=0.15, slug="refund"), make_candidate(3, probability=0.06, slug="refund"))
+    assert [c.entry_id for c in decide(TurnContext(analysis=make_analysis("怎么退款", intent="refund", confidence=1.0), faq=close)).suggestions] == [1, 2, 3]
