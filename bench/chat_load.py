@@ -9,7 +9,7 @@ What it measures (all against servers it starts itself on 127.0.0.1, each phase 
   chat paced         200 visitors on /ws/chat/, one question per second each → bot-reply p50/p99, turns/s
   chat saturated     N closed-loop visitors on /ws/chat/                       → turns/s, p50/p99
   REST               closed-loop POST /api/v1/chat vs GET /healthz (a bare Django JSON view), on the
-                     same daphne, and (with --production) on gunicorn with 2 sync workers
+                     same daphne, and (with --production) on gunicorn with 2 sync workers (--http-workers)
 
 Questions are the held-out demo KB questions (bench/data/demo_kb_eval*.jsonl); a visitor whose
 conversation is handed to a person (keywords such as 投诉/人工) starts a new session, since the
@@ -19,7 +19,7 @@ Usage (from the repo root, virtualenv active):
   python bench/chat_load.py                 # embedded: SQLite + in-memory channel layer
   python bench/chat_load.py --production    # PostgreSQL + Redis (DATABASE_URL/REDIS_URL or local defaults)
   python bench/chat_load.py --production --write   # also rewrite bench/results/chat.md
-Options: --visitors 200 --seconds 20 --ramp 5 --warmup 10 --saturate 40 --rest-conns 32 --ws-procs 1 --ws-server daphne (see --help;
+Options: --visitors 200 --seconds 20 --ramp 5 --warmup 10 --saturate 40 --rest-conns 32 --ws-procs 1 --http-workers 2 --ws-server daphne (see --help;
 `--ws-server uvicorn` compares uvicorn + uvloop + websockets, installed separately: `pip install uvicorn uvloop`).
 
 The paced chat phase is measured in steady state: 200 visitors arriving within a few seconds each
@@ -71,6 +71,9 @@ class Result:
     # during the measured window: per reply it does not depend on what else the machine runs.
     server_cpu: float | None = None
     db_cpu: float | None = None
+    # CPU seconds this load generator used in the window: it shares the cores with the servers,
+    # so a cheap phase (a bare view) is partly bounded by the client, not by the server.
+    client_cpu: float | None = None
 
     def pct(self, q: float) -> float | None:
         if not self.latencies:
@@ -90,7 +93,10 @@ class Result:
             cpu = f"{self.server_cpu / self.count * 1000:.2f}"
             if self.db_cpu:
                 cpu += f" + {self.db_cpu / self.count * 1000:.2f}"
-        return f"| {self.name} | {fmt(p50)} | {fmt(p99)} | {self.rate:,.0f} | {self.count:,} | {self.errors} | {cpu} | {self.note} |"
+        note = self.note
+        if self.client_cpu is not None and self.count:
+            note = "; ".join(part for part in (f"load generator {self.client_cpu / self.count * 1000:.2f} ms CPU each", note) if part)
+        return f"| {self.name} | {fmt(p50)} | {fmt(p99)} | {self.rate:,.0f} | {self.count:,} | {self.errors} | {cpu} | {note} |"
 
 
 def cpu_seconds(pids: list[int], db_name: str = "") -> tuple[float, float]:
@@ -210,8 +216,8 @@ class Servers:
         self.start(argv, port)
         return port
 
-    def gunicorn(self) -> int:
-        """2 sync workers, each loading the models before it serves (as production should)."""
+    def gunicorn(self, workers: int = 2) -> int:
+        """``workers`` sync workers, each loading the models before it serves (as production should)."""
         port = free_port()
         config = self.tmp / "gunicorn_bench.py"
         config.write_text(
@@ -220,7 +226,7 @@ class Servers:
             "    from conversations.services.understanding import warm_up\n"
             "    warm_up()\n"
         )
-        argv = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(config), "-w", "2", "-b", f"127.0.0.1:{port}", "-k", "sync", "csbot.wsgi:application"]
+        argv = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(config), "-w", str(workers), "-b", f"127.0.0.1:{port}", "-k", "sync", "csbot.wsgi:application"]
         self.start(argv, port)
         return port
 
@@ -363,13 +369,14 @@ async def chat_client(port: int, site_key: str, qs: list[str], result: Result, s
 
 
 async def cpu_window(result: Result | None, measure_from: float, stop_at: float) -> None:
-    """Record on ``result`` the CPU the servers used between the two monotonic instants."""
+    """Record on ``result`` the CPU the servers (and this load generator) used between the two monotonic instants."""
     await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
-    before = cpu_seconds(CPU_PIDS, CPU_DB)
+    before, client_before = cpu_seconds(CPU_PIDS, CPU_DB), time.process_time()
     await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
-    after = cpu_seconds(CPU_PIDS, CPU_DB)
+    after, client_after = cpu_seconds(CPU_PIDS, CPU_DB), time.process_time()
     if result is not None:
         result.server_cpu, result.db_cpu = after[0] - before[0], after[1] - before[1]
+        result.client_cpu = client_after - client_before
 
 
 # Set by main(): the server processes and database whose CPU time each phase reports.
@@ -619,8 +626,8 @@ async def rest_phases(args: argparse.Namespace, port: int, gunicorn_port: int | 
         print("REST on gunicorn …", file=sys.stderr)
         # Warm both workers (each loads the models and trains the matcher once).
         await http_phase("warm", gunicorn_port, 4, 8.0, 0.0, chat=True, qs=qs)
-        results.append(await http_phase("GET /healthz (bare JSON view) on gunicorn, 2 sync workers", gunicorn_port, args.rest_conns, secs / 2, 1.0, chat=False, qs=qs))
-        results.append(await http_phase("POST /api/v1/chat on gunicorn, 2 sync workers", gunicorn_port, args.rest_conns, secs / 2, 1.0, chat=True, qs=qs))
+        results.append(await http_phase(f"GET /healthz (bare JSON view) on gunicorn, {args.http_workers} sync workers", gunicorn_port, args.rest_conns, secs / 2, 1.0, chat=False, qs=qs))
+        results.append(await http_phase(f"POST /api/v1/chat on gunicorn, {args.http_workers} sync workers", gunicorn_port, args.rest_conns, secs / 2, 1.0, chat=True, qs=qs))
     return results
 
 
@@ -652,7 +659,7 @@ def report(args: argparse.Namespace, results: list[Result], pipeline_ms: list[in
         "",
         f"REST chat / bare JSON view, same server: daphne {ratio('POST /api/v1/chat on daphne', 'GET /healthz (bare JSON view) on daphne')}"
         + (
-            f", gunicorn {ratio('POST /api/v1/chat on gunicorn, 2 sync workers', 'GET /healthz (bare JSON view) on gunicorn, 2 sync workers')}"
+            f", gunicorn {ratio(f'POST /api/v1/chat on gunicorn, {args.http_workers} sync workers', f'GET /healthz (bare JSON view) on gunicorn, {args.http_workers} sync workers')}"
             if args.production
             else ""
         )
@@ -667,6 +674,7 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--saturate", type=int, default=40, help="closed-loop clients in the saturated phases")
     parser.add_argument("--rest-conns", type=int, default=32)
+    parser.add_argument("--http-workers", type=int, default=2, help="gunicorn sync workers for the REST phases (--production)")
     parser.add_argument("--ws-procs", type=int, default=1, help="daphne processes serving WebSockets (clients are spread over them, as nginx would); needs --production for more than 1")
     parser.add_argument("--ws-server", choices=("daphne", "uvicorn"), default="daphne", help="the ASGI server for WebSockets (uvicorn: uvloop + websockets, installed separately)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per paced phase (saturated/REST phases take half)")
@@ -687,7 +695,7 @@ def main() -> None:
         print(f"preparing {'PostgreSQL' if args.production else 'SQLite'} database with the demo data …", file=sys.stderr)
         site_key = servers.prepare()
         ports = [servers.daphne(args.ws_server) for _ in range(args.ws_procs)]
-        gunicorn_port = servers.gunicorn() if args.production else None
+        gunicorn_port = servers.gunicorn(args.http_workers) if args.production else None
         global CPU_DB
         CPU_PIDS[:] = [proc.pid for proc in servers.procs]
         CPU_DB = servers.db_name if args.production else ""
