@@ -77,6 +77,7 @@ def _unique_suggestions(candidates: tuple[CandidateLike, ...] | list[CandidateLi
 # content word: RETURNS-003 got 0.13, under the suggest threshold) gets that category's best
 # candidates as suggestions instead of the fallback; those far behind the best are left out.
 TOPIC_MIN_INTENT_CONFIDENCE = 0.9
+TOPIC_MIN_PROBABILITY = 0.05  # below it the category's best is a guess (查订单 → 如何删除订单？ 0.03)
 TOPIC_MIN_SHARE = 0.25  # of the category's best candidate's probability
 
 
@@ -87,7 +88,10 @@ def _topic_suggestions(analysis: AnalysisLike | None, candidates: tuple[Candidat
     in_topic = [c for c in candidates if c.category_slug == intent]
     if not in_topic:
         return ()
-    floor = max(c.probability for c in in_topic) * TOPIC_MIN_SHARE
+    best = max(c.probability for c in in_topic)
+    if best < TOPIC_MIN_PROBABILITY:
+        return ()
+    floor = best * TOPIC_MIN_SHARE
     return _unique_suggestions([c for c in in_topic if c.probability >= floor], limit)
 
 

@@ -46,6 +46,7 @@ TABLE = [
     ("sure of the category, unsure of the entry: its entries suggested", {"intent": "returns", "confidence": 0.99}, RETURNS_LOW, {}, Action.SUGGEST, "suggest_intro"),
     ("… not when the intent model is unsure", {"intent": "returns", "confidence": 0.8}, RETURNS_LOW, {}, Action.FALLBACK, "fallback"),
     ("… nor when no candidate is of that category", {"intent": "shipping", "confidence": 0.99}, RETURNS_LOW, {}, Action.FALLBACK, "fallback"),
+    ("… nor when its best candidate is a guess", {"intent": "order", "confidence": 0.99}, make_match("fallback", make_candidate(7, "如何删除订单？", probability=0.03, slug="order")), {}, Action.FALLBACK, "fallback"),
     ("… nor when out of scope", {"intent": "returns", "confidence": 0.99, "out_of_scope": True}, RETURNS_LOW, {}, Action.FALLBACK, "out_of_scope"),
     ("out of scope flag", {"intent": "order", "out_of_scope": True}, SUGGEST, {}, Action.FALLBACK, "out_of_scope"),
     ("out of scope intent", {"intent": "out_of_scope"}, FALLBACK, {}, Action.FALLBACK, "out_of_scope"),
