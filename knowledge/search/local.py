@@ -67,7 +67,9 @@ class BuiltIndex:
     unit_vectors: np.ndarray | None = None
     embedder: Embedder | None = None
     embed_seconds: float = 0.0
-    _exact: dict[str, tuple[int, int] | None] | None = None  # content characters → (position, unit)
+    # content characters of each KB text → (position, unit) of the one entry that has it
+    # (None when several do); built with the index, read by ``exact_unit`` on every question.
+    exact: dict[str, tuple[int, int] | None] = field(default_factory=dict)
 
     def exact_unit(self, text: str) -> tuple[int, int] | None:
         """(position, unit) of the one entry that has ``text`` word for word as its standard or a
@@ -78,22 +80,9 @@ class BuiltIndex:
         a similar question of "如何申请退货？", got 0.10 and the fallback. ``faq_match`` uses this
         to take the manager's own wording at its word.
         """
-        if self._exact is None:
-            from nlp.matcher.text import content_chars
-
-            exact: dict[str, tuple[int, int] | None] = {}
-            for position, doc in enumerate(self.index.docs):
-                start = int(self.index.unit_start[position])
-                for offset, (normalised, _tokens) in enumerate(doc.units):
-                    key = content_chars(normalised)
-                    if not key:
-                        continue
-                    seen = exact.get(key, (position, start + offset))
-                    exact[key] = None if seen is None or seen[0] != position else seen
-            self._exact = exact
         from nlp.matcher.text import content_chars
 
-        return self._exact.get(content_chars(text)) if text else None
+        return self.exact.get(content_chars(text)) if text else None
 
     def dense_docs(
         self, query_vector: np.ndarray, *, limit: int = DENSE_CANDIDATES, exclude_units: Sequence[int] = (), exclude_docs: Sequence[int] = ()
@@ -207,6 +196,21 @@ def _keyword_tokens(keywords: Sequence[str]) -> list[str]:
     return [t for t in tokens if t]
 
 
+def _exact_wordings(index: LexicalIndex) -> dict[str, tuple[int, int] | None]:
+    """``BuiltIndex.exact``: built once per index, off the chat turn's path."""
+    from nlp.matcher.text import content_chars
+
+    exact: dict[str, tuple[int, int] | None] = {}
+    for position, doc in enumerate(index.docs):
+        start = int(index.unit_start[position])
+        for offset, (normalised, _tokens) in enumerate(doc.units):
+            key = content_chars(normalised)
+            if key:
+                seen = exact.get(key, (position, start + offset))
+                exact[key] = None if seen is None or seen[0] != position else seen
+    return exact
+
+
 class TooManyNewTexts(Exception):
     """``build_index(max_new_texts=...)``: more KB texts to encode than an inline rebuild may."""
 
@@ -236,7 +240,8 @@ def build_index(
         for doc in documents
     ]
     index = LexicalIndex(index_docs, expand=synonym_expander(synonyms))
-    built = BuiltIndex(index, documents, synonyms, time.time(), time.perf_counter() - started)
+    exact = _exact_wordings(index)
+    built = BuiltIndex(index, documents, synonyms, time.time(), time.perf_counter() - started, exact=exact)
     if embedder is not None:
         started = time.perf_counter()
         answers = [answer_key(doc.answer) for doc in documents if doc.answer]

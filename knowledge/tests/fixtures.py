@@ -1,8 +1,9 @@
 """Knowledge fixtures other apps can use too (list ``knowledge.tests.fixtures`` in ``pytest_plugins``).
 
 - ``kb_fresh``: empty the per-process KB caches (local index, matcher, thresholds, synonyms,
-  the KB words in jieba) before and after a test, with a watcher that checks on every call. Use it in any test that
-  calls ``faq_match``/search after writing KB rows: those caches outlive a test's transaction.
+  the KB words in jieba) before and after a test, with a watcher that checks on every call.
+  Use it in any test that calls ``faq_match``/search after writing KB rows: those caches
+  outlive a test's transaction.
 - ``small_kb``: seven published entries over four categories (slugs = intent names) + a draft.
 - ``analysed``: a factory of objects with the ``nlp.analyze()`` fields ``faq_match`` reads.
 """
