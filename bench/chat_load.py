@@ -144,6 +144,7 @@ class Servers:
         self.production = production
         self.tmp = Path(tempfile.mkdtemp(prefix="csbot-bench-"))
         self.procs: list[subprocess.Popen] = []
+        self.gunicorn_pid: int | None = None
         self.db_name = f"csbot_bench_{os.getpid()}"
         self.env = dict(os.environ)
         self.env.update(
@@ -216,8 +217,10 @@ class Servers:
         self.start(argv, port)
         return port
 
-    def gunicorn(self, workers: int = 2) -> int:
-        """``workers`` sync workers, each loading the models before it serves (as production should)."""
+    def gunicorn(self, workers: int = 2, *, free_models: bool = False) -> int:
+        """``workers`` sync workers, each loading the models before it serves (as production should).
+
+        ``free_models``: the experiment of ``bench/free_models.py`` (models memoised per text)."""
         port = free_port()
         config = self.tmp / "gunicorn_bench.py"
         config.write_text(
@@ -225,16 +228,21 @@ class Servers:
             "def post_worker_init(worker):\n"
             "    from conversations.services.understanding import warm_up\n"
             "    warm_up()\n"
+            + (f"    import sys; sys.path.insert(0, {str(ROOT / 'bench')!r})\n    import free_models; free_models.install()\n" if free_models else "")
         )
         argv = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(config), "-w", str(workers), "-b", f"127.0.0.1:{port}", "-k", "sync", "csbot.wsgi:application"]
         self.start(argv, port)
+        self.gunicorn_pid = self.procs[-1].pid
         return port
 
-    def spy(self, out: str, seconds: float) -> subprocess.Popen:
-        """py-spy (if installed) samples the first daphne process for the paced chat phase
-        (``--gil``: only the thread holding the GIL, i.e. where the process's Python time goes)."""
+    def spy(self, out: str, seconds: float, *, pid: int | None = None, subprocesses: bool = False) -> subprocess.Popen:
+        """py-spy (if installed) samples a server process (default: the first daphne) for
+        ``seconds`` (``--gil``: only the thread holding the GIL, i.e. where the process's
+        Python time goes); ``subprocesses`` follows a gunicorn master's workers."""
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-        argv = [spy, "record", "--pid", str(self.procs[0].pid), "--duration", str(int(seconds + 4)), "--format", "raw", "--output", out, "--nonblocking", "--gil"]
+        argv = [spy, "record", "--pid", str(pid or self.procs[0].pid), "--duration", str(int(seconds)), "--format", "raw", "--output", out, "--nonblocking", "--gil"]
+        if subprocesses:
+            argv.append("--subprocesses")
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def server_latencies(self) -> list[int]:
@@ -568,12 +576,12 @@ async def measure(args: argparse.Namespace, servers: Servers, site_key: str, por
         print("channel-layer group round trip …", file=sys.stderr)
         results.append(await group_round_trip(servers.env, n, secs, warm))
     if "chat" in only:
-        spy = servers.spy(args.spy, secs) if args.spy else None
+        spy = servers.spy(args.spy, secs + 4) if args.spy else None
         results += await chat_phases(args, site_key, ports, qs)
         if spy is not None:
             spy.wait()
     if "rest" in only:
-        results += await rest_phases(args, port, gunicorn_port, qs)
+        results += await rest_phases(args, port, gunicorn_port, qs, servers)
     return results
 
 
@@ -616,7 +624,7 @@ async def chat_phases(args: argparse.Namespace, site_key: str, ports: list[int],
     return results
 
 
-async def rest_phases(args: argparse.Namespace, port: int, gunicorn_port: int | None, qs: list[str]) -> list[Result]:
+async def rest_phases(args: argparse.Namespace, port: int, gunicorn_port: int | None, qs: list[str], servers: "Servers") -> list[Result]:
     results: list[Result] = []
     secs = args.seconds
     print("REST on daphne …", file=sys.stderr)
@@ -627,7 +635,10 @@ async def rest_phases(args: argparse.Namespace, port: int, gunicorn_port: int | 
         # Warm both workers (each loads the models and trains the matcher once).
         await http_phase("warm", gunicorn_port, 4, 8.0, 0.0, chat=True, qs=qs)
         results.append(await http_phase(f"GET /healthz (bare JSON view) on gunicorn, {args.http_workers} sync workers", gunicorn_port, args.rest_conns, secs / 2, 1.0, chat=False, qs=qs))
+        spy = servers.spy(args.spy_rest, secs / 2 + 1, pid=servers.gunicorn_pid, subprocesses=True) if args.spy_rest else None
         results.append(await http_phase(f"POST /api/v1/chat on gunicorn, {args.http_workers} sync workers", gunicorn_port, args.rest_conns, secs / 2, 1.0, chat=True, qs=qs))
+        if spy is not None:
+            spy.wait()
     return results
 
 
@@ -682,6 +693,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds after the ramp before the paced chat phase is measured (the arrivals' backlog drains)")
     parser.add_argument("--only", default="", help="comma-separated phases to run: echo,group,chat,rest (default: all)")
     parser.add_argument("--spy", default="", help="profile the first daphne process with py-spy during the paced chat phase; writes collapsed stacks to this file")
+    parser.add_argument("--spy-rest", default="", help="profile the gunicorn workers with py-spy during the REST chat phase; writes collapsed stacks to this file")
+    parser.add_argument("--free-models", action="store_true", help="experiment: memoise analysis and FAQ match per question text in the gunicorn workers (bench/free_models.py), i.e. REST chat without model cost")
     parser.add_argument("--write", action="store_true", help="append the report to bench/results/chat.md")
     args = parser.parse_args()
     if args.seconds > 120 or args.visitors > 1000:
@@ -695,7 +708,7 @@ def main() -> None:
         print(f"preparing {'PostgreSQL' if args.production else 'SQLite'} database with the demo data …", file=sys.stderr)
         site_key = servers.prepare()
         ports = [servers.daphne(args.ws_server) for _ in range(args.ws_procs)]
-        gunicorn_port = servers.gunicorn(args.http_workers) if args.production else None
+        gunicorn_port = servers.gunicorn(args.http_workers, free_models=args.free_models) if args.production else None
         global CPU_DB
         CPU_PIDS[:] = [proc.pid for proc in servers.procs]
         CPU_DB = servers.db_name if args.production else ""
