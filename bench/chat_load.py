@@ -636,7 +636,8 @@ async def rest_phases(args: argparse.Namespace, port: int, gunicorn_port: int | 
         await http_phase("warm", gunicorn_port, 4, 8.0, 0.0, chat=True, qs=qs)
         results.append(await http_phase(f"GET /healthz (bare JSON view) on gunicorn, {args.http_workers} sync workers", gunicorn_port, args.rest_conns, secs / 2, 1.0, chat=False, qs=qs))
         spy = servers.spy(args.spy_rest, secs / 2 + 1, pid=servers.gunicorn_pid, subprocesses=True) if args.spy_rest else None
-        results.append(await http_phase(f"POST /api/v1/chat on gunicorn, {args.http_workers} sync workers", gunicorn_port, args.rest_conns, secs / 2, 1.0, chat=True, qs=qs))
+        note = "--free-models: analysis and FAQ match memoised per text, no model cost" if args.free_models else ""
+        results.append(await http_phase(f"POST /api/v1/chat on gunicorn, {args.http_workers} sync workers", gunicorn_port, args.rest_conns, secs / 2, 1.0, chat=True, qs=qs, note=note))
         if spy is not None:
             spy.wait()
     return results
@@ -699,6 +700,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.seconds > 120 or args.visitors > 1000:
         parser.error("bounded on purpose: at most 120 s per phase and 1000 visitors")
+    if (args.free_models or args.spy_rest) and not args.production:
+        parser.error("--free-models and --spy-rest act on the gunicorn workers: use --production")
     if args.ws_procs > 1 and not args.production:
         parser.error("several daphne processes share messages only over Redis: use --production")
 
