@@ -21,6 +21,8 @@ import numpy as np
 from django.conf import settings
 from django.db import close_old_connections
 
+from nlp.matcher.text import content_chars
+
 from .base import SearchBackend, SearchHit
 from .documents import KbDocument, kb_documents
 from .lexical import IndexDoc, LexicalHit, LexicalIndex
@@ -80,8 +82,6 @@ class BuiltIndex:
         a similar question of "如何申请退货？", got 0.10 and the fallback. ``faq_match`` uses this
         to take the manager's own wording at its word.
         """
-        from nlp.matcher.text import content_chars
-
         return self.exact.get(content_chars(text)) if text else None
 
     def dense_docs(
@@ -198,8 +198,6 @@ def _keyword_tokens(keywords: Sequence[str]) -> list[str]:
 
 def _exact_wordings(index: LexicalIndex) -> dict[str, tuple[int, int] | None]:
     """``BuiltIndex.exact``: built once per index, off the chat turn's path."""
-    from nlp.matcher.text import content_chars
-
     exact: dict[str, tuple[int, int] | None] = {}
     for position, doc in enumerate(index.docs):
         start = int(index.unit_start[position])
