@@ -10,6 +10,9 @@ question the KB must not answer (out of scope). Metrics:
 - ``oos_false_answer_rate``: share of out-of-scope rows answered directly;
 - ``suggest_rate`` / ``suggest_hit_rate``: in-scope rows in the suggest band, and how many
   of those had the expected entry among the suggestions.
+
+Each per-query row also names the runner-up entry and its probability: a runner-up close to
+the best marks two entries the matcher cannot tell apart for that wording.
 """
 from __future__ import annotations
 
@@ -75,6 +78,9 @@ def kb_evaluate(
                 "band": match.band,
                 "top": ranked[0] if ranked else None,
                 "probability": match.best.probability if match.best else 0.0,
+                # how close the runner-up came: near the best's, the two entries overlap
+                "runner_up": ranked[1] if len(ranked) > 1 else None,
+                "runner_up_probability": match.candidates[1].probability if len(ranked) > 1 else 0.0,
                 "rank": rank,
                 "suggested": ranked[:3] if match.band == MatchBand.SUGGEST else [],
                 "intent": getattr(analysis, "intent", None),

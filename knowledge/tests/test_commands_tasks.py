@@ -26,6 +26,8 @@ def test_kb_evaluate_prints_one_json_with_the_metrics(small_kb, tmp_path):
     assert report["n"] == 3 and report["n_out_of_scope"] == 1
     assert report["recall_at_1"] == 1.0 and report["mrr"] == 1.0
     assert [q["expected"] for q in report["per_query"]] == ["SHIP-2", "ACC-1", None]
+    for q in report["per_query"]:  # the runner-up: another entry, never likelier than the best
+        assert q["runner_up"] != q["top"] and 0.0 <= q["runner_up_probability"] <= q["probability"]
 
 
 def test_kb_evaluate_rejects_malformed_lines(db, tmp_path):
