@@ -6,6 +6,7 @@ from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 
 from knowledge.curation.evaluation_runs import evaluation_compare, evaluation_run_create, evaluation_run_execute
@@ -66,7 +67,7 @@ def test_the_second_run_of_a_file_is_compared_with_the_first(manager_client, sma
     assert 'class="flip-worse"><td>快递到哪里了' in page and "delta-worse" in page
     # the wrong answers list each question's runner-up: how close another entry came
     shipping = next(q for q in second.per_query if q["query"] == "快递到哪里了")
-    assert shipping["runner_up"] and f'{shipping["runner_up"]} {shipping["runner_up_probability"]:.2f}</td>' in page
+    assert shipping["runner_up"] and f'{shipping["runner_up"]} {floatformat(shipping["runner_up_probability"], 2)}</td>' in page
     # and a third run, after the KB is fixed, shows them coming back
     threshold_set(category=None, answer=0.5, suggest=0.2)
     thresholds_invalidate()
